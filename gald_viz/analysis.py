@@ -1,0 +1,310 @@
+"""The app's compute path: one recorded forward per image, then cheap numpy look-ups per click.
+
+:func:`analyse` runs a model once on an image with every tap recorded (GALD, Li et al., IEEE TIP 2021:
+the GA output X_g, the LDv1 mask M of Eq. 1, the LDv2 affinities of Eq. 7, the Fig. 8 probe predictions)
+and keeps compact CPU numpy arrays. :func:`affinity_at` then answers "what does LDv2 look at from this
+pixel?" by indexing those arrays, well under a millisecond.
+
+Geometry (the scale chain): a native image H×W is resized by ``model.input_scale`` to the model input
+H'×W' (cv2 pixel-centre convention), padded to ``min_input_size`` if smaller, and the model's feature
+cell (row j, column i) is centred on model-input pixel (``stride``·i, ``stride``·j) (see
+:mod:`gald_viz.models.backbone`). In native pixels a cell centre is therefore
+x = (stride·i + 0.5)·W/W' − 0.5, and the effective stride is stride·W/W'.
+
+LDv2 neighbours of cell (j, i) are the cells (j + r·a, i + r·b), a, b ∈ {−k//2 … k//2}, in row-major
+order. Neighbours outside the feature map are zero-padded (:mod:`gald_viz.models.ldv2`): they keep a
+softmax weight (logit 0) but carry no value. :class:`AffinityView` flags them and reports their share.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gald_viz.hooks import FeatureRecorder, available_taps
+from gald_viz.inference import logit_geometry, model_input, padded_size, resolve_device, upsample_logits
+
+#: Taps reduced to a channel-mean map (h×w) for display.
+MEAN_MAP_TAPS = ("backbone", "ga", "ld", "ldv1.mask")
+
+# One lock per model: hooks on a model shared between app sessions must not see each other's forwards.
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+class AnalysisError(ValueError):
+    """A request the analysed model or image cannot answer (no LDv2, pixel outside the image…)."""
+
+
+def model_lock(model: nn.Module) -> threading.Lock:
+    """The lock :func:`analyse` holds while hooks are on ``model``; take it for other hooked forwards."""
+    with _LOCKS_GUARD:
+        if model not in _LOCKS:
+            _LOCKS[model] = threading.Lock()
+        return _LOCKS[model]
+
+
+@dataclass
+class Analysis:
+    """Everything the app shows for one (model, image), as CPU numpy arrays.
+
+    Attributes:
+        arch: the model's architecture name.
+        pred: H×W uint8 trainIds (native size).
+        confidence: H×W float16 max softmax probability.
+        native_size: (H, W) of the image.
+        input_size: (H', W') after ``input_scale`` (the model input, before padding).
+        feature_size: (h, w) of the stride-``stride`` maps.
+        stride: model-input pixels per feature cell (8).
+        maps: channel-mean maps h×w float32 of the taps in :data:`MEAN_MAP_TAPS` the model has.
+        ldv1_mask: the full LDv1 mask M, C×h×w float16 (None without LDv1).
+        affinity: LDv2 softmax weights k²×h×w float32, row-major window (None without LDv2).
+        ldv2_kernel: k (None without LDv2).
+        ldv2_dilation: r (None without LDv2).
+        probe_preds: ``"probe.backbone"``/``"probe.ga"`` → H×W uint8 stage predictions (Fig. 8).
+    """
+
+    arch: str
+    pred: np.ndarray
+    confidence: np.ndarray
+    native_size: tuple[int, int]
+    input_size: tuple[int, int]
+    feature_size: tuple[int, int]
+    stride: int
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    ldv1_mask: np.ndarray | None = None
+    affinity: np.ndarray | None = None
+    ldv2_kernel: int | None = None
+    ldv2_dilation: int | None = None
+    probe_preds: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Native pixels per model-input pixel, (y, x)."""
+        return self.native_size[0] / self.input_size[0], self.native_size[1] / self.input_size[1]
+
+    @property
+    def effective_stride(self) -> tuple[float, float]:
+        """Native pixels per feature cell, (y, x)."""
+        sy, sx = self.scale
+        return self.stride * sy, self.stride * sx
+
+    def cell_of(self, x: float, y: float) -> tuple[int, int]:
+        """Feature cell (row, col) whose centre is nearest to native pixel (x, y)."""
+        sy, sx = self.scale
+        row = round(((y + 0.5) / sy - 0.5) / self.stride)
+        col = round(((x + 0.5) / sx - 0.5) / self.stride)
+        return min(max(row, 0), self.feature_size[0] - 1), min(max(col, 0), self.feature_size[1] - 1)
+
+    def cell_centre(self, row: np.ndarray | float, col: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """Native (x, y) of feature cell centres (may lie outside the image for outside cells)."""
+        sy, sx = self.scale
+        return (np.asarray(col) * self.stride + 0.5) * sx - 0.5, (
+            np.asarray(row) * self.stride + 0.5
+        ) * sy - 0.5
+
+
+@dataclass(frozen=True)
+class AffinityView:
+    """The LDv2 affinity at one clicked pixel (GALD Eq. 7).
+
+    Attributes:
+        x, y: the clicked native pixel.
+        cell: its feature cell (row, col).
+        centre: native (x, y) of that cell's centre.
+        weights: k×k softmax weights (sum 1), row-major as the window.
+        positions: k×k×2 native (x, y) of the neighbours' cell centres.
+        inside: k×k bool, neighbour inside the feature map (outside ones are zero-padded).
+        outside_share: total weight on outside neighbours.
+        entropy: Shannon entropy of the k² weights, nats.
+        entropy_normalised: entropy / log(k²), in [0, 1] (1 = uniform).
+        same_class_share: weight on neighbours whose GT class (at their cell centre) equals the clicked
+            pixel's; outside and ignore-labelled neighbours count as different. None without GT or when
+            the clicked pixel is ignore (255).
+        gt_class: GT trainId at the click (None without GT).
+        pred_class: predicted trainId at the click.
+    """
+
+    x: int
+    y: int
+    cell: tuple[int, int]
+    centre: tuple[float, float]
+    weights: np.ndarray
+    positions: np.ndarray
+    inside: np.ndarray
+    outside_share: float
+    entropy: float
+    entropy_normalised: float
+    same_class_share: float | None
+    gt_class: int | None
+    pred_class: int
+
+
+def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device = "auto") -> Analysis:
+    """Run ``model`` once on ``image`` with every tap recorded and return compact arrays.
+
+    The forward is whole-image (taps need one consistent feature map), under :func:`model_lock`.
+
+    Args:
+        model: a zoo or official model.
+        image: H×W×3 uint8 RGB.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``…
+
+    Returns:
+        :class:`Analysis` with prediction, confidence, tap maps and the scale chain.
+    """
+    dev = resolve_device(device)
+    x = model_input(model, image)
+    native = (int(image.shape[0]), int(image.shape[1]))
+    size = (int(x.shape[2]), int(x.shape[3]))
+    padded = padded_size(model, *size)
+    x = F.pad(x, (0, padded[1] - size[1], 0, padded[0] - size[0])).to(dev)
+    names = [t.name for t in available_taps(model)]
+    with model_lock(model):
+        was_training = model.training
+        model.to(dev).eval()
+        try:
+            with torch.inference_mode(), FeatureRecorder(model, names) as rec:
+                logits = model(x)
+        finally:
+            model.train(was_training)
+    taps = {n: v.float() for n, v in rec.outputs.items()}
+    geometry = logit_geometry(model)
+    probs = torch.softmax(upsample_logits(logits.cpu(), padded, size, native, **geometry)[0], dim=0)
+    conf, pred = probs.max(dim=0)
+    has_ldv2 = "ldv2.affinity" in taps
+    return Analysis(
+        arch=str(getattr(model, "arch", type(model).__name__)),
+        pred=pred.to(torch.uint8).numpy(),
+        confidence=conf.to(torch.float16).numpy(),
+        native_size=native,
+        input_size=size,
+        feature_size=(int(logits.shape[2]), int(logits.shape[3])),
+        stride=int(getattr(model, "output_stride", 8)),
+        maps={n: taps[n][0].mean(0).numpy() for n in MEAN_MAP_TAPS if n in taps},
+        ldv1_mask=taps["ldv1.mask"][0].to(torch.float16).numpy() if "ldv1.mask" in taps else None,
+        affinity=taps["ldv2.affinity"][0].numpy() if has_ldv2 else None,
+        ldv2_kernel=int(model.ldv2_kernel) if has_ldv2 else None,
+        ldv2_dilation=int(model.ldv2_dilation) if has_ldv2 else None,
+        probe_preds={
+            n: upsample_logits(taps[n], padded, size, native, **geometry)[0].argmax(0).to(torch.uint8).numpy()
+            for n in ("probe.backbone", "probe.ga")
+            if n in taps
+        },
+    )
+
+
+def _window(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """(dy, dx) cell offsets of the k² LDv2 neighbours, row-major like the affinity channels."""
+    if analysis.affinity is None or analysis.ldv2_kernel is None or analysis.ldv2_dilation is None:
+        raise AnalysisError(f"model {analysis.arch!r} has no LDv2 affinity to look at")
+    half = analysis.ldv2_kernel // 2
+    steps = analysis.ldv2_dilation * (np.arange(analysis.ldv2_kernel) - half)
+    dy, dx = np.meshgrid(steps, steps, indexing="ij")
+    return dy.ravel(), dx.ravel()
+
+
+def _check_gt(analysis: Analysis, gt: np.ndarray) -> np.ndarray:
+    gt = np.asarray(gt)
+    if gt.shape != analysis.native_size:
+        raise AnalysisError(f"gt has shape {gt.shape}, the analysed image is {analysis.native_size}")
+    return gt
+
+
+def _gt_at(analysis: Analysis, gt: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """GT label at the native pixel nearest to each cell centre (clamped into the image)."""
+    cx, cy = analysis.cell_centre(rows, cols)
+    h, w = analysis.native_size
+    px = np.clip(np.rint(cx), 0, w - 1).astype(np.intp)
+    py = np.clip(np.rint(cy), 0, h - 1).astype(np.intp)
+    return gt[py, px]
+
+
+def _entropy(weights: np.ndarray, axis: int = 0) -> np.ndarray:
+    w = np.clip(weights, 0.0, None)
+    return -(w * np.log(np.where(w > 0, w, 1.0))).sum(axis=axis)
+
+
+def affinity_at(analysis: Analysis, x: int, y: int, gt: np.ndarray | None = None) -> AffinityView:
+    """The LDv2 affinity at the feature cell of native pixel (x, y) (GALD Eq. 7), by array indexing.
+
+    Args:
+        analysis: from :func:`analyse` on an LDv2 model.
+        x, y: native pixel (column, row).
+        gt: optional H×W trainId map of the image (255 = ignore) for the same-class share.
+
+    Raises:
+        AnalysisError: no LDv2 in the model, pixel outside the image, or GT of the wrong size.
+    """
+    dy, dx = _window(analysis)
+    h_img, w_img = analysis.native_size
+    if not (0 <= x < w_img and 0 <= y < h_img):
+        raise AnalysisError(f"pixel (x={x}, y={y}) is outside the {w_img}×{h_img} image")
+    x, y = int(x), int(y)
+    row, col = analysis.cell_of(x, y)
+    k = analysis.ldv2_kernel
+    weights = analysis.affinity[:, row, col].astype(np.float64)
+    rows, cols = row + dy, col + dx
+    inside = (rows >= 0) & (rows < analysis.feature_size[0]) & (cols >= 0) & (cols < analysis.feature_size[1])
+    px, py = analysis.cell_centre(rows, cols)
+    cx, cy = analysis.cell_centre(row, col)
+    entropy = float(_entropy(weights))
+    same = gt_class = None
+    if gt is not None:
+        gt = _check_gt(analysis, gt)
+        gt_class = int(gt[y, x])
+        if gt_class != 255:
+            match = inside & (_gt_at(analysis, gt, rows, cols) == gt_class)
+            same = float(weights[match].sum())
+    return AffinityView(
+        x=x,
+        y=y,
+        cell=(row, col),
+        centre=(float(cx), float(cy)),
+        weights=weights.reshape(k, k),
+        positions=np.stack([px, py], axis=-1).reshape(k, k, 2),
+        inside=inside.reshape(k, k),
+        outside_share=float(weights[~inside].sum()),
+        entropy=entropy,
+        entropy_normalised=entropy / math.log(k * k) if k > 1 else 0.0,
+        same_class_share=same,
+        gt_class=gt_class,
+        pred_class=int(analysis.pred[y, x]),
+    )
+
+
+def affinity_entropy_map(analysis: Analysis, *, normalised: bool = False) -> np.ndarray:
+    """Entropy (nats, or / log k² if ``normalised``) of the LDv2 weights at every cell: h×w float32."""
+    _window(analysis)
+    ent = _entropy(analysis.affinity.astype(np.float64))
+    if normalised and analysis.ldv2_kernel > 1:
+        ent = ent / math.log(analysis.ldv2_kernel**2)
+    return ent.astype(np.float32)
+
+
+def same_class_share_map(analysis: Analysis, gt: np.ndarray) -> np.ndarray:
+    """Per cell, the LDv2 weight on neighbours with the same GT class as the cell: h×w float32.
+
+    Classes are read at cell centres (nearest native pixel); outside and ignore-labelled neighbours count
+    as different; cells whose own centre is ignore (255) are NaN.
+    """
+    dy, dx = _window(analysis)
+    gt = _check_gt(analysis, gt)
+    h, w = analysis.feature_size
+    rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    centre = _gt_at(analysis, gt, rows, cols).astype(np.int16)
+    pad = int(max(np.abs(dy).max(), np.abs(dx).max()))
+    padded = np.pad(centre, pad, constant_values=-1)
+    share = np.zeros((h, w), np.float64)
+    for n in range(dy.size):
+        shifted = padded[pad + dy[n] : pad + dy[n] + h, pad + dx[n] : pad + dx[n] + w]
+        share += np.where(shifted == centre, analysis.affinity[n], 0.0)
+    share[centre == 255] = np.nan
+    return share.astype(np.float32)

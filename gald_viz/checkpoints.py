@@ -1,0 +1,266 @@
+"""Save and load checkpoints without ever running a file's code (DESIGN.md contract 3).
+
+Three kinds of input:
+
+- a bundled name, ``synthcity/<name>`` → ``<repo>/checkpoints/synthcity/<name>.safetensors``;
+- a project checkpoint: safetensors whose metadata names the architecture, its options and K
+  (``gald_viz.format = "project"``), so the file alone rebuilds its model (:func:`save_model`);
+- a state dict written by the official GALD-Net training code (``torch.save(state_dict)``, CUDA tensors),
+  read with ``torch.load(weights_only=True, map_location="cpu")`` and built as
+  :class:`~gald_viz.models.official.OfficialGALDNet` (safetensors without project metadata too).
+
+Files are recognised by their first bytes, not their names. Anything else, and any file whose pickle
+would import a callable (code), is refused with a :class:`CheckpointError` naming the file and the
+problem. Nothing is cached here; the app caches loaded models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from torch import nn
+
+from gald_viz.inference import resolve_device
+from gald_viz.models.official import (
+    OFFICIAL_ARCHS,
+    OfficialGALDNet,
+    OfficialLayoutError,
+    convert_official_state_dict,
+    from_official_state_dict,
+    state_dict_mismatch,
+)
+from gald_viz.models.zoo import build_model
+
+#: Repository root (the parent of the ``gald_viz`` package) and its bundled weights.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_DIR = REPO_ROOT / "checkpoints"
+#: Folders of ``checkpoints/`` whose files are addressed as ``<folder>/<name>``.
+BUNDLED_FAMILIES: tuple[str, ...] = ("synthcity",)
+
+FORMAT_KEY = "gald_viz.format"
+ARCH_KEY = "gald_viz.arch"
+OPTIONS_KEY = "gald_viz.options"
+NUM_CLASSES_KEY = "gald_viz.num_classes"
+_RESERVED = (FORMAT_KEY, ARCH_KEY, OPTIONS_KEY, NUM_CLASSES_KEY)
+
+#: The 19 Cityscapes training classes every part of the app assumes.
+EXPECTED_CLASSES = 19
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be loaded; the message names the file (or name) and the problem."""
+
+
+def list_bundled() -> list[str]:
+    """Names of the bundled checkpoints (``synthcity/<name>``), sorted."""
+    return sorted(
+        f"{family}/{f.stem}"
+        for family in BUNDLED_FAMILIES
+        if (BUNDLED_DIR / family).is_dir()
+        for f in (BUNDLED_DIR / family).glob("*.safetensors")
+    )
+
+
+def save_model(model: nn.Module, path: str | os.PathLike, **metadata: Any) -> Path:
+    """Write ``model`` as a project checkpoint (safetensors) that rebuilds itself on load.
+
+    The metadata holds ``gald_viz.format = "project"``, ``gald_viz.arch``, ``gald_viz.options`` (JSON)
+    and ``gald_viz.num_classes``, plus ``metadata`` (strings kept, other values JSON-encoded).
+
+    Args:
+        model: a zoo or official model (``arch``, ``options``, ``num_classes`` attributes).
+        path: output file; written to a temporary name first, then renamed.
+        **metadata: provenance to store (training data, iterations, git commit…).
+
+    Returns:
+        The path written.
+
+    Raises:
+        CheckpointError: the model lacks ``arch``/``options``/``num_classes``, or a metadata key is
+            reserved.
+    """
+    path = Path(path)
+    missing = [a for a in ("arch", "options", "num_classes") if not hasattr(model, a)]
+    if missing:
+        raise CheckpointError(f"save_model({path}): {type(model).__name__} has no {', '.join(missing)}")
+    clash = sorted(set(metadata) & set(_RESERVED))
+    if clash:
+        raise CheckpointError(f"save_model({path}): metadata keys {clash} are reserved")
+    meta = {
+        FORMAT_KEY: "project",
+        ARCH_KEY: str(model.arch),
+        OPTIONS_KEY: json.dumps(model.options, sort_keys=True),
+        NUM_CLASSES_KEY: str(int(model.num_classes)),
+    }
+    meta |= {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in metadata.items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(path)
+    return path
+
+
+def _resolve(name_or_path: str | os.PathLike) -> tuple[str, Path]:
+    """(display name, file) for a bundled name or a path."""
+    text = os.fspath(name_or_path)
+    family, sep, stem = text.partition("/")
+    if isinstance(name_or_path, str) and sep and family in BUNDLED_FAMILIES and not Path(text).exists():
+        bundled = BUNDLED_DIR / family / f"{stem}.safetensors"
+        if "/" in stem or not bundled.is_file():
+            raise CheckpointError(
+                f"unknown bundled model {text!r}; bundled models: {', '.join(list_bundled()) or 'none'}"
+            )
+        return text, bundled
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {text!r}: no such file")
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {text!r} is not a file")
+    return path.name, path
+
+
+def _sniff(data: bytes) -> str:
+    """``"safetensors"``, ``"torch"`` (zip or legacy pickle) or ``"unknown"`` from the first bytes."""
+    if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
+        return "torch"
+    # safetensors: little-endian u64 header length, then the JSON header.
+    if data[8:9] == b"{":
+        return "safetensors"
+    return "unknown"
+
+
+def _read_safetensors(data: bytes, where: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    try:
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + size])
+        tensors = safetensors.torch.load(data)
+    except Exception as err:  # any failure of an untrusted file is the file's problem
+        raise CheckpointError(f"{where}: damaged or truncated safetensors file ({err})") from err
+    return tensors, dict(header.get("__metadata__") or {})
+
+
+def _torch_load(data: bytes, where: str) -> object:
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"GLOBAL ([\w.]+)", str(err))
+        if found:
+            raise CheckpointError(
+                f"{where}: refused, the file asks the unpickler to import {found.group(1)} (code, not "
+                "tensors); gald-viz loads tensors only (torch.load weights_only=True) and never runs a "
+                "file's code"
+            ) from err
+        reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{where}: refused, the pickle holds something other than tensors and plain containers "
+            f"({reason}); gald-viz never unpickles code"
+        ) from err
+    except Exception as err:  # truncated zips, bad records: untrusted input, report rather than crash
+        raise CheckpointError(f"{where}: damaged or truncated torch checkpoint ({err})") from err
+
+
+def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where: str) -> nn.Module:
+    """Rebuild a project model from its metadata and load its tensors strictly."""
+    try:
+        arch = meta[ARCH_KEY]
+        options = json.loads(meta[OPTIONS_KEY])
+        num_classes = int(meta[NUM_CLASSES_KEY])
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"{where}: project metadata is incomplete or malformed ({err!r})") from err
+    try:
+        if arch in OFFICIAL_ARCHS:
+            # Meta device: the tensors replace the parameters, so skip 50 M random inits.
+            with torch.device("meta"):
+                model = OfficialGALDNet(num_classes=num_classes, **options)
+        else:
+            model = build_model(arch, num_classes=num_classes, **options)
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(
+            f"{where}: cannot build architecture {arch!r} with options {options} ({err})"
+        ) from err
+    report = state_dict_mismatch(model.state_dict(), tensors)
+    if report:
+        raise CheckpointError(f"{where}: weights do not fit {arch!r} ({num_classes} classes): {report}")
+    model.load_state_dict(tensors, strict=True, assign=isinstance(model, OfficialGALDNet))
+    return model
+
+
+def _build_official(obj: object, where: str) -> tuple[nn.Module, list[str]]:
+    try:
+        sd, notes = convert_official_state_dict(obj)
+        return from_official_state_dict(sd), notes
+    except OfficialLayoutError as err:
+        raise CheckpointError(f"{where}: {err}") from err
+
+
+def load_model(
+    name_or_path: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    *,
+    num_classes: int | None = EXPECTED_CLASSES,
+) -> nn.Module:
+    """Load a bundled model, a project checkpoint or an official GALD-Net state dict (contract 3).
+
+    Args:
+        name_or_path: ``synthcity/<name>`` or a file path.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+        num_classes: the K the caller needs (19 Cityscapes classes); ``None`` accepts any.
+
+    Returns:
+        The model in eval mode on ``device``, with ``checkpoint_info = {"name", "path", "sha256",
+        "format" ("project" or "official"), "metadata"}`` (the file's metadata, or for official state
+        dicts the detected architecture and the conversions applied).
+
+    Raises:
+        CheckpointError: unknown name, missing path, empty/truncated/unrecognised file, a pickle that
+            would run code, keys or shapes that do not fit, or another number of classes.
+    """
+    name, path = _resolve(name_or_path)
+    where = f"checkpoint {str(path)!r}"
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{where}: cannot be read ({err.strerror})") from err
+    if not data:
+        raise CheckpointError(f"{where}: the file is empty")
+    kind = _sniff(data)
+    if kind == "unknown":
+        raise CheckpointError(
+            f"{where}: not a checkpoint (neither safetensors nor a torch.save file; first bytes {data[:8]!r})"
+        )
+    if kind == "safetensors":
+        tensors, metadata = _read_safetensors(data, where)
+        if metadata.get(FORMAT_KEY) == "project":
+            model, fmt = _build_project(tensors, metadata, where), "project"
+        else:
+            (model, notes), fmt = _build_official(tensors, where), "official"
+            metadata |= {"conversion": "; ".join(notes) or "none"}
+    else:
+        (model, notes), fmt = _build_official(_torch_load(data, where), where), "official"
+        metadata = {"conversion": "; ".join(notes) or "none"}
+    if fmt == "official":
+        metadata |= {"arch": model.arch, "num_classes": str(model.num_classes)}
+    if num_classes is not None and model.num_classes != num_classes:
+        raise CheckpointError(
+            f"{where}: the model predicts {model.num_classes} classes, expected {num_classes} "
+            "(the Cityscapes training classes)"
+        )
+    model = model.to(resolve_device(device)).eval()
+    model.checkpoint_info = {
+        "name": name,
+        "path": str(path.resolve()),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "format": fmt,
+        "metadata": metadata,
+    }
+    return model

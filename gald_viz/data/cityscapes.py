@@ -1,0 +1,252 @@
+"""Readers for the Cityscapes folder layout and for any folder of images with matching label PNGs.
+
+Cityscapes (Cordts et al., CVPR 2016) stores ``leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png``
+and ``gtFine/{split}/{city}/{stem}_gtFine_labelIds.png``; labelIds are mapped to the 19 trainIds
+GALD is evaluated on through cityscapesScripts' table (:mod:`gald_viz.data.labels`). Problems a
+user can cause (missing folders, images without labels, size mismatches) raise :class:`DatasetError`
+naming the path.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from gald_viz.data.images import ImageReadError, read_image, read_label_map
+from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, to_train_ids
+from gald_viz.data.sample import Sample, check_index
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+ENCODINGS = ("auto", "trainId", "labelId")
+
+# Label file name endings, longest first, and the encoding each one implies (None: unknown).
+_LABEL_ENDINGS: tuple[tuple[str, str | None], ...] = (
+    ("_gtFine_labelTrainIds", "trainId"),
+    ("_gtFine_labelIds", "labelId"),
+    ("_gtFine_trainIds", "trainId"),
+    ("_labelTrainIds", "trainId"),
+    ("_labelIds", "labelId"),
+    ("_trainIds", "trainId"),
+    ("_label", None),
+    ("", None),
+)
+# Companion files of the Cityscapes layout that are not id maps.
+_NOT_LABELS = ("_gtFine_color", "_gtFine_instanceIds", "_gtFine_instanceTrainIds")
+
+
+class DatasetError(ValueError):
+    """A data folder cannot be used; the message names the path and the problem."""
+
+
+def _dataset_root(root: str | os.PathLike | None) -> Path:
+    if root is None or str(root) == "":
+        env = os.environ.get("CITYSCAPES_DATASET")
+        if not env:
+            raise DatasetError(
+                "no Cityscapes root given and $CITYSCAPES_DATASET is not set: pass root= or set "
+                "CITYSCAPES_DATASET to the folder holding leftImg8bit/ and gtFine/"
+            )
+        root = env
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise DatasetError(f"Cityscapes root {path}: no such folder")
+    return path
+
+
+def _check_pair(image: np.ndarray, label: np.ndarray, image_path: Path, label_path: Path) -> None:
+    if image.shape[:2] != label.shape:
+        raise DatasetError(
+            f"size mismatch: image {image_path} is {image.shape[1]}x{image.shape[0]} but its label "
+            f"{label_path} is {label.shape[1]}x{label.shape[0]}"
+        )
+
+
+def _read_pair(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        image = read_image(image_path)
+        ids = read_label_map(label_path)
+    except ImageReadError as err:
+        raise DatasetError(str(err)) from err
+    _check_pair(image, ids, image_path, label_path)
+    return image, ids
+
+
+def _missing_message(missing: list[tuple[Path, Path]], what: str) -> str:
+    shown = "; ".join(f"{img} (expected {lab})" for img, lab in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    return f"{len(missing)} {what} without a label: {shown}{more}"
+
+
+class CityscapesDataset:
+    """The Cityscapes layout (real Cityscapes, or SynthCity written by its command line).
+
+    Args:
+        root: the folder holding ``leftImg8bit/`` and ``gtFine/``; defaults to
+            ``$CITYSCAPES_DATASET`` (cityscapesScripts' convention).
+        split: ``"train"``, ``"val"`` or ``"test"`` (any sub-folder name is accepted).
+
+    ``ds[i]`` is a :class:`Sample` with the RGB image, trainIds (255 = ignore) and the stem before
+    ``_leftImg8bit`` as its name.
+
+    Raises:
+        DatasetError: missing folders, a city without its gtFine folder, images without labels, or
+            (on access) an image and label of different sizes.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, split: str = "val") -> None:
+        self.root = _dataset_root(root)
+        self.split = split
+        img_dir = self.root / "leftImg8bit" / split
+        gt_dir = self.root / "gtFine" / split
+        for folder in (img_dir, gt_dir):
+            if not folder.is_dir():
+                raise DatasetError(f"Cityscapes split {split!r}: missing folder {folder}")
+        cities = sorted(p for p in img_dir.iterdir() if p.is_dir())
+        if not cities:
+            raise DatasetError(f"Cityscapes split {split!r}: no city folders in {img_dir}")
+        self._pairs: list[tuple[Path, Path]] = []
+        missing: list[tuple[Path, Path]] = []
+        for city in cities:
+            images = sorted(city.glob("*_leftImg8bit.png"))
+            if not images:
+                continue
+            gt_city = gt_dir / city.name
+            if not gt_city.is_dir():
+                raise DatasetError(f"city {city.name!r}: images in {city} but no label folder {gt_city}")
+            for image in images:
+                stem = image.name[: -len("_leftImg8bit.png")]
+                label = gt_city / f"{stem}_gtFine_labelIds.png"
+                (self._pairs if label.is_file() else missing).append((image, label))
+        if missing:
+            raise DatasetError(_missing_message(missing, "images"))
+        if not self._pairs:
+            raise DatasetError(f"Cityscapes split {split!r}: no *_leftImg8bit.png files under {img_dir}")
+        self.names = [img.name[: -len("_leftImg8bit.png")] for img, _ in self._pairs]
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __getitem__(self, index: int) -> Sample:
+        image_path, label_path = self._pairs[check_index(index, len(self._pairs))]
+        image, label_ids = _read_pair(image_path, label_path)
+        return Sample(image=image, label=to_train_ids(label_ids), name=self.names[index])
+
+    def paths(self, index: int) -> tuple[Path, Path]:
+        """The (image, labelIds) file paths of sample ``index``."""
+        return self._pairs[check_index(index, len(self._pairs))]
+
+    def describe(self) -> str:
+        return f"cityscapes:{self.split} root={self.root} images={len(self)}"
+
+
+def _label_key(stem: str) -> tuple[str, str | None] | None:
+    """The image stem a label file belongs to and the encoding its name implies."""
+    if any(stem.endswith(end) for end in _NOT_LABELS):
+        return None
+    for ending, encoding in _LABEL_ENDINGS:
+        if ending and stem.endswith(ending):
+            return stem[: -len(ending)], encoding
+    return stem, None
+
+
+def _image_key(stem: str) -> str:
+    return stem[: -len("_leftImg8bit")] if stem.endswith("_leftImg8bit") else stem
+
+
+def _list_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+
+
+class FolderPairs:
+    """Images in one folder, label PNGs with matching names in another.
+
+    A label matches an image when their stems agree after dropping ``_leftImg8bit`` from the image
+    and one of ``_gtFine_labelIds``, ``_gtFine_labelTrainIds``, ``_labelIds``, ``_trainIds``,
+    ``_label`` from the label (so Cityscapes-named files and plain ``name.png`` pairs both work).
+
+    Args:
+        images_dir: folder of images (PNG, JPEG, BMP, TIFF).
+        labels_dir: folder of single-channel label PNGs.
+        encoding: ``"trainId"`` (0..18, 255 ignore), ``"labelId"`` (Cityscapes ids 0..33) or
+            ``"auto"``: taken from the label names (``*labelIds`` / ``*trainIds``), otherwise from the
+            values of the first labels (any value in 19..254 means labelIds).
+
+    Raises:
+        DatasetError: a missing or empty folder, images without labels, trainId labels with values
+            that are not trainIds, or (on access) an image and label of different sizes.
+    """
+
+    def __init__(
+        self, images_dir: str | os.PathLike, labels_dir: str | os.PathLike, encoding: str = "auto"
+    ) -> None:
+        if encoding not in ENCODINGS:
+            raise DatasetError(f"encoding={encoding!r}: expected one of {', '.join(ENCODINGS)}")
+        self.images_dir, self.labels_dir = Path(images_dir).expanduser(), Path(labels_dir).expanduser()
+        for what, folder in (("images", self.images_dir), ("labels", self.labels_dir)):
+            if not folder.is_dir():
+                raise DatasetError(f"{what} folder {folder}: no such folder")
+        images = _list_files(self.images_dir, IMAGE_SUFFIXES)
+        if not images:
+            raise DatasetError(f"images folder {self.images_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        labels: dict[str, tuple[Path, str | None]] = {}
+        for path in _list_files(self.labels_dir, (".png",)):
+            key = _label_key(path.stem)
+            if key is not None and key[0] not in labels:
+                labels[key[0]] = (path, key[1])
+        self._pairs: list[tuple[Path, Path]] = []
+        hints: set[str | None] = set()
+        missing: list[tuple[Path, Path]] = []
+        for image in images:
+            key = _image_key(image.stem)
+            if key in labels:
+                self._pairs.append((image, labels[key][0]))
+                hints.add(labels[key][1])
+            else:
+                missing.append((image, self.labels_dir / f"{key}.png"))
+        if missing:
+            raise DatasetError(_missing_message(missing, f"images in {self.images_dir}"))
+        self.names = [_image_key(img.stem) for img, _ in self._pairs]
+        self.encoding = encoding if encoding != "auto" else self._guess_encoding(hints)
+
+    def _guess_encoding(self, hints: set[str | None]) -> str:
+        named = hints - {None}
+        if len(named) == 1 and None not in hints:
+            return named.pop()
+        for _, label_path in self._pairs[:5]:
+            ids = self._read_ids(label_path)
+            if ((ids >= NUM_CLASSES) & (ids != IGNORE_INDEX)).any():
+                return "labelId"
+        return "trainId"
+
+    @staticmethod
+    def _read_ids(path: Path) -> np.ndarray:
+        try:
+            return read_label_map(path)
+        except ImageReadError as err:
+            raise DatasetError(str(err)) from err
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __getitem__(self, index: int) -> Sample:
+        index = check_index(index, len(self._pairs))
+        image_path, label_path = self._pairs[index]
+        image, ids = _read_pair(image_path, label_path)
+        if self.encoding == "labelId":
+            return Sample(image=image, label=to_train_ids(ids), name=self.names[index])
+        bad = (ids >= NUM_CLASSES) & (ids != IGNORE_INDEX)
+        if bad.any():
+            raise DatasetError(
+                f"label {label_path}: values {sorted(set(np.unique(ids[bad]).tolist()))[:8]} are not "
+                f"trainIds (0..{NUM_CLASSES - 1}, {IGNORE_INDEX}); pass encoding='labelId' for Cityscapes ids"
+            )
+        return Sample(image=image, label=ids, name=self.names[index])
+
+    def paths(self, index: int) -> tuple[Path, Path]:
+        """The (image, label) file paths of sample ``index``."""
+        return self._pairs[check_index(index, len(self._pairs))]
+
+    def describe(self) -> str:
+        return (
+            f"folders:{self.images_dir},{self.labels_dir} encoding={self.encoding} images={len(self)}"
+        )

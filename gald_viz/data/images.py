@@ -1,0 +1,172 @@
+"""Reading a user's image or label map safely: any common format and mode in, uint8 out.
+
+Images come back as H×W×3 uint8 RGB whatever the file holds (RGB, RGBA, grey, palette, 16-bit,
+CMYK), turned upright by their EXIF orientation. Files that are empty, truncated, not images, or so
+large that decoding them would exhaust memory (a "decompression bomb") are refused with an
+:class:`ImageReadError` that names the file.
+"""
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 8192 * 8192
+"""Largest image read (67,108,864 pixels, e.g. 8192×8192; 32× a Cityscapes frame)."""
+
+FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
+"""Formats gald-viz is tested with (Pillow may open others, e.g. WebP, which are accepted too)."""
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as an image or label map; the message names the file."""
+
+
+def _describe(source, name: str | None) -> str:
+    if name:
+        return str(name)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return "<uploaded bytes>"
+    return str(source)
+
+
+def _open(source: str | os.PathLike | bytes, label: str, max_pixels: int) -> Image.Image:
+    """Open (not yet decode) an image, refusing empty, non-image and over-large inputs."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        if not data:
+            raise ImageReadError(f"{label}: the file is empty (0 bytes)")
+        stream = io.BytesIO(data)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ImageReadError(f"{label}: no such file")
+        if path.is_dir():
+            raise ImageReadError(f"{label}: is a folder, not an image file")
+        if path.stat().st_size == 0:
+            raise ImageReadError(f"{label}: the file is empty (0 bytes)")
+        stream = io.BytesIO(path.read_bytes())
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel limit below is the one that applies; Pillow's warning would only repeat it.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(stream)
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(f"{label}: refused, too many pixels to decode safely ({err})") from err
+    except UnidentifiedImageError as err:
+        raise ImageReadError(
+            f"{label}: not an image file Pillow can read (expected one of {', '.join(FORMATS)})"
+        ) from err
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"{label}: {width}x{height} = {width * height:,} pixels exceeds the limit of "
+            f"{max_pixels:,} pixels (possible decompression bomb); resize it first"
+        )
+    if width == 0 or height == 0:
+        raise ImageReadError(f"{label}: the image has no pixels ({width}x{height})")
+    return image
+
+
+def _decode(image: Image.Image, label: str) -> Image.Image:
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageReadError(f"{label}: the image data is truncated or corrupt ({err})") from err
+    return image
+
+
+def _to_uint8(array: np.ndarray, mode: str) -> np.ndarray:
+    """Scale high-bit-depth pixel values to 0..255 (16-bit and 32-bit integer modes, float)."""
+    if array.dtype == np.uint8:
+        return array
+    if mode == "F":
+        values = np.nan_to_num(array.astype(np.float64))
+        if values.size and values.max() <= 1.0:
+            values = values * 255.0
+        return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    # Pillow opens 16-bit files as "I;16*" or as 32-bit "I" holding 0..65535: both are 16-bit data.
+    return np.clip(np.rint(array.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+
+
+def read_image(
+    source: str | os.PathLike | bytes, name: str | None = None, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
+    """Read an image file or its bytes as H×W×3 uint8 RGB.
+
+    PNG, JPEG, BMP and TIFF in RGB, RGBA (alpha dropped), grey, palette, 16-bit (scaled to 8 bits)
+    and CMYK are supported; EXIF orientation is applied so the image is upright.
+
+    Args:
+        source: a path or the file's bytes (e.g. an upload).
+        name: the name to use in error messages (defaults to the path).
+        max_pixels: refuse images with more pixels than this (decompression bombs).
+
+    Returns:
+        H×W×3 uint8 RGB array.
+
+    Raises:
+        ImageReadError: the file is missing, empty, not an image, truncated or too large.
+    """
+    label = _describe(source, name)
+    image = _open(source, label, max_pixels)
+    image = _decode(image, label)
+    try:
+        image = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, KeyError) as err:
+        raise ImageReadError(f"{label}: unreadable EXIF orientation ({err})") from err
+    mode = image.mode
+    if mode in ("RGB",):
+        rgb = np.asarray(image, dtype=np.uint8)
+    elif mode.startswith("I") or mode == "F":
+        grey = _to_uint8(np.asarray(image), mode)
+        rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    elif mode == "P" and "transparency" in image.info:
+        rgb = np.asarray(image.convert("RGBA").convert("RGB"), dtype=np.uint8)
+    else:
+        # L, LA, 1, P, RGBA, RGBa, CMYK, YCbCr, LAB, HSV: Pillow's conversion handles the colour maths.
+        rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ImageReadError(f"{label}: unsupported image mode {mode!r}")
+    return np.ascontiguousarray(rgb)
+
+
+def read_label_map(source: str | os.PathLike | bytes, name: str | None = None) -> np.ndarray:
+    """Read a single-channel label PNG (ids 0..255) as an H×W uint8 array, values unchanged.
+
+    Palette PNGs give their palette indices (not colours); 16-bit files are accepted when every
+    value fits in 0..255. Colour label images are refused, since colours are not ids.
+
+    Args:
+        source: a path or the file's bytes.
+        name: the name to use in error messages (defaults to the path).
+
+    Returns:
+        H×W uint8 array of ids.
+
+    Raises:
+        ImageReadError: unreadable file, or not a single-channel id map.
+    """
+    label = _describe(source, name)
+    image = _decode(_open(source, label, MAX_PIXELS), label)
+    mode = image.mode
+    if mode in ("L", "P"):
+        return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    if mode.startswith("I"):
+        ids = np.asarray(image)
+        if ids.size and (ids.min() < 0 or ids.max() > 255):
+            raise ImageReadError(
+                f"{label}: label values {int(ids.min())}..{int(ids.max())} do not fit ids 0..255"
+            )
+        return ids.astype(np.uint8)
+    if mode in ("RGB", "RGBA"):
+        rgb = np.asarray(image)[:, :, :3]
+        if (rgb[:, :, 0] == rgb[:, :, 1]).all() and (rgb[:, :, 1] == rgb[:, :, 2]).all():
+            return np.ascontiguousarray(rgb[:, :, 0])
+    raise ImageReadError(
+        f"{label}: a label map must be a single-channel image of class ids (got mode {mode!r}; "
+        "colour-coded labels such as *_gtFine_color.png cannot be read as ids)"
+    )

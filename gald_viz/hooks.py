@@ -1,0 +1,109 @@
+"""Named feature taps and a hook context manager that always cleans up (DESIGN.md contract 2).
+
+Every model declares its taps in ``model.feature_info`` (like timm's ``FeatureInfo``): a name the app uses
+(``backbone``, ``ga``, ``ldv1.mask``, ``ld``, ``ldv2.affinity``, ``logits``, ``probe.backbone``,
+``probe.ga``), the path of the module whose output is the tap (an ``nn.Identity`` where the value is
+not otherwise a module output), its channels, stride and a one-line meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class TapInfo:
+    """One named intermediate of a model.
+
+    Attributes:
+        name: tap name used by the app (``"ga"``, ``"ldv2.affinity"``…).
+        module: dotted path of the module whose forward output is recorded.
+        channels: channels of the recorded tensor (k² for ``ldv2.affinity``, K for logits).
+        stride: input pixels per feature cell.
+        meaning: one line for people (GALD notation).
+    """
+
+    name: str
+    module: str
+    channels: int
+    stride: int
+    meaning: str
+
+
+class TapError(ValueError):
+    """A requested tap does not exist in the model."""
+
+
+def available_taps(model: nn.Module) -> list[TapInfo]:
+    """Return the taps ``model`` declares (``model.feature_info``), in forward order."""
+    return list(getattr(model, "feature_info", []))
+
+
+class FeatureRecorder:
+    """Record named taps during forward passes; remove every hook on exit, also on exceptions.
+
+    Example::
+
+        with FeatureRecorder(model, ["ga", "ldv2.affinity"]) as rec:
+            model(x)
+        rec["ldv2.affinity"]  # N×k²×h×w, detached, on CPU
+
+    Names are checked against ``available_taps(model)`` up front. A tap hit more than once (e.g. in
+    sliding-window inference) keeps its last output.
+
+    Args:
+        model: a model with ``feature_info``.
+        names: tap names to record.
+        to_cpu: move recorded tensors to the CPU (default) or keep them on the model's device.
+    """
+
+    def __init__(self, model: nn.Module, names: Iterable[str], *, to_cpu: bool = True) -> None:
+        taps = {t.name: t for t in available_taps(model)}
+        self.names = list(names)
+        unknown = [n for n in self.names if n not in taps]
+        if unknown:
+            raise TapError(
+                f"FeatureRecorder: model {type(model).__name__} has no tap {', '.join(map(repr, unknown))}; "
+                f"available taps: {', '.join(taps) or 'none'}"
+            )
+        modules = dict(model.named_modules())
+        missing = [taps[n].module for n in self.names if taps[n].module not in modules]
+        if missing:
+            raise TapError(f"FeatureRecorder: feature_info names modules the model lacks: {missing}")
+        self._targets = {n: modules[taps[n].module] for n in self.names}
+        self._to_cpu = to_cpu
+        self._stack: ExitStack | None = None
+        self.outputs: dict[str, torch.Tensor] = {}
+
+    def _hook(self, name: str):
+        def record(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            value = output.detach()
+            self.outputs[name] = value.cpu() if self._to_cpu else value
+
+        return record
+
+    def __enter__(self) -> FeatureRecorder:
+        self.outputs = {}
+        with ExitStack() as stack:
+            for name, module in self._targets.items():
+                stack.enter_context(module.register_forward_hook(self._hook(name)))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if name not in self.outputs:
+            raise KeyError(f"tap {name!r} was not recorded (requested: {self.names}); did a forward run?")
+        return self.outputs[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.outputs

@@ -1,0 +1,348 @@
+"""Resumable evaluation jobs: a model over a data source, every metric per image, into the results store.
+
+``run_job`` runs inference and the metrics of GALD's evaluation (cityscapesScripts IoU statistics,
+G-SCNN boundary P/R/F of Table V) image by image and stores each image in one transaction of the
+:mod:`gald_viz.store` database, after its prediction PNG. A rerun of the same command (same checkpoint,
+data, limit, thresholds, image size) resumes the same run and skips the stored images, so a job killed
+at any point, SIGKILL included, loses at most the image it was working on and never doubles a row.
+
+When a GA-only run and a GALD run (LDv1/LDv2) cover the same images, the job also stores the four-way
+counts per class (both right, GALD fixes, GALD breaks, both wrong), GALD's Fig. 1 view as numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from torch import nn
+
+from gald_viz.checkpoints import load_model
+from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
+from gald_viz.data.sources import open_source
+from gald_viz.inference import predict, resolve_device
+from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS, check_thresholds, f_vs_tolerance, radii_px
+from gald_viz.metrics.confusion import confusion_matrix, iou_stats
+from gald_viz.metrics.errors import BOTH_RIGHT, BOTH_WRONG, GALD_BREAKS, GALD_FIXES, fourway_map
+from gald_viz.store import DEFAULT_DB, ImageResult, ResultsStore, RunSpec, StoreError
+
+__all__ = ["DEFAULT_DB", "DEFAULT_THRESHOLDS", "JobError", "convention_text", "run_job", "summary_text"]
+
+Progress = Callable[[int, int, str | None], None]
+
+TOLERANCE_RADII = tuple(range(1, 21))
+"""Fixed pixel radii of the stored F-vs-tolerance curve."""
+
+
+class JobError(ValueError):
+    """An evaluation job that cannot run as asked (no images, no ground truth, incompatible pair)."""
+
+
+def convention_text(num_classes: int, ignore_index: int) -> str:
+    """The metric conventions a run's numbers follow, stored with the run and printed beside tables."""
+    return (
+        "G-SCNN boundary F: r = ceil(th * sqrt(H^2 + W^2)) px for th < 1 (diagonal fraction), th px for"
+        f" th >= 1; GT ignore={ignore_index} zeroed in both masks; per class the mean over all images"
+        f" (class absent from both = 1), table value the mean over {num_classes} classes."
+        " IoU: cityscapesScripts TP / (TP + FP + FN) summed over images, classes without GT and"
+        " prediction left out of the mean."
+    )
+
+
+def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
+    """(name, path, sha256) of a loaded model; an in-memory model is identified by its weights' hash."""
+    info = getattr(model, "checkpoint_info", None) or {}
+    if info.get("sha256"):
+        return str(info.get("name") or model.arch), info.get("path") and str(info["path"]), info["sha256"]
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return f"{model.arch} (in memory)", None, digest.hexdigest()
+
+
+def _image_result(
+    pred: np.ndarray,
+    gt: np.ndarray,
+    *,
+    name: str,
+    position: int,
+    thresholds,
+    num_classes: int,
+    seconds: float,
+) -> ImageResult:
+    """One image's IoU statistics and boundary P/R/F at the thresholds and at :data:`TOLERANCE_RADII`."""
+    cm = confusion_matrix(pred, gt, num_classes=num_classes, ignore_index=IGNORE_INDEX)
+    tp, fp, fn = iou_stats(cm)
+    # Table V's radii and the 1-20 px curve in one pass: every radius comes from the same nearest-boundary
+    # distances, so the rows picked for the thresholds equal boundary_prf's.
+    radii = radii_px(thresholds, *gt.shape)
+    all_radii = tuple(sorted(set(TOLERANCE_RADII) | set(radii)))
+    prf = f_vs_tolerance(pred, gt, radii=all_radii, num_classes=num_classes, ignore_index=IGNORE_INDEX)
+    rows = [all_radii.index(r) for r in radii]
+    curve = [all_radii.index(r) for r in TOLERANCE_RADII]
+    return ImageResult(
+        image=name,
+        position=position,
+        height=gt.shape[0],
+        width=gt.shape[1],
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        gt_pixels=tp + fn,
+        pred_pixels=np.bincount(pred.ravel(), minlength=256)[:num_classes],
+        radius_px=np.asarray(radii),
+        precision=prf.precision[rows],
+        recall=prf.recall[rows],
+        f=prf.f[rows],
+        tolerance_radii=np.asarray(TOLERANCE_RADII),
+        tolerance_f=prf.f[curve],
+        seconds=seconds,
+    )
+
+
+def _fourway_counts(
+    pred_ga: np.ndarray, pred_gald: np.ndarray, gt: np.ndarray, num_classes: int
+) -> np.ndarray:
+    """(C, 4) pixels per GT class: both right, GALD fixes, GALD breaks, both wrong (store's column order)."""
+    _, counts = fourway_map(pred_ga, pred_gald, gt, num_classes=num_classes, ignore_index=IGNORE_INDEX)
+    return counts[[BOTH_RIGHT, GALD_FIXES, GALD_BREAKS, BOTH_WRONG]].T
+
+
+def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tuple[str, str]]:
+    """(GA run, GALD run) pairs for this run: ``pair_with``, or every run on the same data of the other kind.
+
+    Runs pair when they share data spec, image size, classes and ignore label. Automatically, a GA-only
+    run (``ld_kind == "none"``) pairs with each LDv1/LDv2 run and the reverse; with ``pair_with`` the
+    run without local distribution is the GA side, and ``pair_with`` is when both are of one kind.
+    """
+    runs = store.runs()
+    me = runs[runs["run_id"] == run_id].iloc[0]
+    keys = ["data_spec", "image_height", "image_width", "ignore_index"]
+    same_data = runs[
+        (runs["run_id"] != run_id)
+        & np.logical_and.reduce([runs[k] == me[k] for k in keys])
+        & runs["class_names"].map(lambda names: names == me["class_names"])
+    ]
+    if pair_with is not None:
+        other = same_data[same_data["run_id"] == pair_with]
+        if other.empty:
+            raise JobError(
+                f"pair_with={pair_with!r}: no run with that id on the same data "
+                f"({me['data_spec']}, {me['image_height']}x{me['image_width']}) in {store.path}"
+            )
+        i_am_ga = me["ld_kind"] == "none" and other.iloc[0]["ld_kind"] != "none"
+        return [(run_id, pair_with) if i_am_ga else (pair_with, run_id)]
+    i_am_ga = me["ld_kind"] == "none"
+    others = same_data[(same_data["ld_kind"] == "none") != i_am_ga]["run_id"]
+    return [(run_id, other) if i_am_ga else (other, run_id) for other in others]
+
+
+def _partner_prediction(store: ResultsStore, partner: str, image: str) -> np.ndarray | None:
+    try:
+        return store.load_prediction(partner, image)
+    except StoreError as exc:
+        if exc.reason == "missing":
+            return None
+        raise
+
+
+def _fourway_for_image(
+    store: ResultsStore, run_id: str, pairs, image: str, pred: np.ndarray, gt: np.ndarray, num_classes: int
+) -> dict[tuple[str, str], np.ndarray]:
+    out = {}
+    for run_ga, run_gald in pairs:
+        other = _partner_prediction(store, run_gald if run_ga == run_id else run_ga, image)
+        if other is not None and other.shape == pred.shape:
+            ga, gald = (pred, other) if run_ga == run_id else (other, pred)
+            out[(run_ga, run_gald)] = _fourway_counts(ga, gald, gt, num_classes)
+    return out
+
+
+def _catch_up_fourway(store: ResultsStore, run_id: str, pairs, source, num_classes: int) -> None:
+    """Four-way rows for images both runs stored but no transaction paired (the partner came later)."""
+    position = {name: i for i, name in enumerate(source.names)}
+    for run_ga, run_gald in pairs:
+        for image in store.fourway_missing(run_ga, run_gald):
+            if image not in position:
+                continue
+            gt = source[position[image]].label
+            ga, gald = (_partner_prediction(store, r, image) for r in (run_ga, run_gald))
+            if ga is not None and gald is not None:
+                store.add_fourway(run_ga, run_gald, image, _fourway_counts(ga, gald, gt, num_classes))
+
+
+def run_job(
+    model: str | os.PathLike | nn.Module,
+    data: str,
+    limit: int | None = None,
+    device: str = "auto",
+    db: str | os.PathLike | ResultsStore = DEFAULT_DB,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    progress: bool | Progress = True,
+    pair_with: str | None = None,
+) -> str:
+    """Evaluate a model on a data source, resuming a previous run of the same command.
+
+    Args:
+        model: a bundled name, a checkpoint path (see ``checkpoints.load_model``), or a loaded model.
+        data: a source spec (``synthcity:val``, ``cityscapes:val[:ROOT]``, ``folders:IMAGES,LABELS``).
+        limit: evaluate only the first ``limit`` images.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        db: the results database file (predictions go to ``predictions/`` beside it), or an open store.
+        thresholds: boundary tolerances, diagonal fractions (< 1) or whole pixels (>= 1).
+        progress: ``True`` for a tqdm bar on stderr, ``False`` for none, or a callable
+            ``progress(done, total, image_name)``, called once at the start (name ``None``) and after
+            each stored image.
+        pair_with: the id of a run to store four-way counts against; by default every GA-only run on the
+            same data pairs with every GALD run.
+
+    Returns:
+        The run id (stable for the same checkpoint, data, limit, thresholds and image size).
+
+    Raises:
+        JobError: no images, an image without ground truth, or an unknown ``pair_with``.
+        StoreError: the results database cannot be used, or another process runs the same job.
+    """
+    store = db if isinstance(db, ResultsStore) else ResultsStore(db)
+    dev = resolve_device(device)
+    net = model if isinstance(model, nn.Module) else load_model(model, device=str(dev))
+    ths = check_thresholds(thresholds)
+    source = open_source(data, limit=limit)
+    if len(source) == 0:
+        raise JobError(f"data {data!r}: the source holds no images")
+    first = source[0]
+    height, width = first.image.shape[:2]
+    num_classes = int(net.num_classes)
+    name, path, sha256 = _checkpoint_identity(net)
+    spec = RunSpec(
+        model_name=name,
+        checkpoint_path=path,
+        checkpoint_sha256=sha256,
+        arch=str(net.arch),
+        ld_kind=str(net.ld_kind),
+        model_options=dict(net.options),
+        data_spec=data,
+        data_description=source.describe(),
+        data_limit=limit,
+        image_height=height,
+        image_width=width,
+        class_names=CLASS_NAMES
+        if num_classes == len(CLASS_NAMES)
+        else [f"class {c}" for c in range(num_classes)],
+        ignore_index=IGNORE_INDEX,
+        thresholds=ths,
+        radii_px=radii_px(ths, height, width),
+        convention=convention_text(num_classes, IGNORE_INDEX),
+        n_planned=len(source),
+    )
+    run_id = spec.run_id
+    with store.run_lock(run_id):
+        store.start_run(spec, device=str(dev))
+        try:
+            pairs = _pairs(store, run_id, pair_with)
+            done = store.done_images(run_id)
+            _evaluate(store, run_id, net, source, first, done, pairs, ths, num_classes, dev, progress)
+            _catch_up_fourway(store, run_id, pairs, source, num_classes)
+        except BaseException as exc:
+            with contextlib.suppress(StoreError):
+                store.finish_run(run_id, error=f"{type(exc).__name__}: {exc}")
+            raise
+        store.finish_run(run_id)
+    return run_id
+
+
+def _evaluate(
+    store, run_id, net, source, first, done, pairs, thresholds, num_classes, device, progress
+) -> None:
+    total = len(source)
+    todo = [i for i, image in enumerate(source.names) if image not in done]
+    report, bar = _progress_reporter(progress, total, total - len(todo), desc=run_id)
+    try:
+        report(None)
+        for i in todo:
+            start = time.perf_counter()
+            sample = first if i == 0 else source[i]
+            if sample.label is None:
+                raise JobError(
+                    f"data: image {sample.name!r} has no ground-truth label map to evaluate against"
+                )
+            pred = predict(net, sample.image, device=device)
+            result = _image_result(
+                pred,
+                sample.label,
+                name=sample.name,
+                position=i,
+                thresholds=thresholds,
+                num_classes=num_classes,
+                seconds=time.perf_counter() - start,
+            )
+            fourway = _fourway_for_image(store, run_id, pairs, sample.name, pred, sample.label, num_classes)
+            png = store.save_prediction(run_id, sample.name, pred)
+            store.add_image(run_id, result, prediction_png=png, fourway=fourway)
+            report(sample.name)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _progress_reporter(progress: bool | Progress, total: int, done: int, desc: str):
+    """A ``report(name)`` function counting stored images, and the tqdm bar to close (or None)."""
+    if progress is True:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=done, desc=desc, unit="img")
+        return (lambda name: bar.update(0 if name is None else 1)), bar
+    count = [done]
+
+    def report(name: str | None) -> None:
+        if callable(progress):
+            count[0] += name is not None
+            progress(count[0], total, name)
+
+    return report, None
+
+
+def summary_text(run_id: str, db: str | os.PathLike | ResultsStore = DEFAULT_DB) -> str:
+    """A run's Table-V-style summary (boundary F per class and threshold, IoU) with its provenance."""
+    store = db if isinstance(db, ResultsStore) else ResultsStore(db, read_only=True)
+    table = store.table_v(run_id)
+    run = table.attrs["run"]
+    lines = [
+        f"run {run_id}: {run['status']}, {run['n_done']}/{run['n_planned']} images"
+        + (f" (error: {run['error']})" if run["error"] else ""),
+        f"model: {run['model_name']} ({run['arch']}, LD {run['ld_kind']}), checkpoint sha256"
+        f" {run['checkpoint_sha256'][:16]}"
+        + (f" at {run['checkpoint_path']}" if run["checkpoint_path"] else ""),
+        f"data: {run['data_spec']}"
+        + (f" limit {run['data_limit']}" if run["data_limit"] is not None else "")
+        + f" ({run['data_description']}), image size {run['image_height']}x{run['image_width']}",
+        "thresholds: "
+        + ", ".join(f"{th:g} = {r} px" for th, r in zip(run["thresholds"], run["radii_px"], strict=True))
+        + f" at {run['image_height']}x{run['image_width']}",
+        f"convention: {run['convention']}",
+        f"device: {run['device']}; started {run['created_at']}, finished {run['finished_at'] or '-'}",
+        f"database: {store.path}",
+        "",
+        _format_table(table),
+    ]
+    return "\n".join(lines)
+
+
+def _format_table(table) -> str:
+    names = [c for c in table.columns if c not in ("metric", "threshold", "radius_px")]
+    labels = [
+        f"F {int(row.radius_px)}px" if row.metric == "boundary_f" else "IoU" for row in table.itertuples()
+    ]
+    values = table[names].to_numpy(float) * 100
+    width = 7
+    header = f"{'':<8}" + "".join(f"{n[: width - 1]:>{width}}" for n in names)
+    rows = [
+        f"{label:<8}" + "".join(f"{v:>{width}.1f}" for v in row)
+        for label, row in zip(labels, values, strict=True)
+    ]
+    return "\n".join([header, *rows, "(values in %; class names cut to 6 characters)"])

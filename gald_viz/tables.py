@@ -1,0 +1,276 @@
+"""Boundary F tables in the layout of GALD's Table V (classes as columns, thresholds as rows, in %).
+
+Li et al., "Global Aggregation then Local Distribution for Scene Parsing", IEEE TIP 2021, Table V. Every
+table carries its convention (radius in px and as a fraction of the diagonal, image size, ignore label,
+reduction) so a number is never shown without it. Used by the folders CLI, the jobs summary and the app.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
+
+__all__ = [
+    "SHORT_NAMES",
+    "threshold_label",
+    "convention_line",
+    "table_v_frame",
+    "table_v_text",
+    "table_v_latex",
+    "table_v_csv",
+]
+
+SHORT_NAMES: dict[str, str] = {
+    "road": "road",
+    "sidewalk": "sidew",
+    "building": "build",
+    "wall": "wall",
+    "fence": "fence",
+    "pole": "pole",
+    "traffic light": "light",
+    "traffic sign": "sign",
+    "vegetation": "veget",
+    "terrain": "terr",
+    "sky": "sky",
+    "person": "pers",
+    "rider": "rider",
+    "car": "car",
+    "truck": "truck",
+    "bus": "bus",
+    "train": "train",
+    "motorcycle": "motor",
+    "bicycle": "bike",
+}
+"""Column headers of at most 5 characters for the fixed-width text table."""
+
+
+def _radii_per_size(radii: Sequence[int] | Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
+    """Accept one radius per threshold, or one such sequence per image size."""
+    if len(radii) and np.ndim(radii[0]) == 0:
+        return [tuple(int(r) for r in radii)]
+    return [tuple(int(r) for r in per_size) for per_size in radii]
+
+
+def threshold_label(threshold: float, radii: Sequence[int]) -> str:
+    """Row label naming a threshold by its radius in px and, for a fraction, by the fraction.
+
+    Args:
+        threshold: a fraction of the image diagonal (< 1) or whole pixels (≥ 1).
+        radii: the radius of this threshold at each distinct image size.
+
+    Returns:
+        e.g. ``"3 px (0.00088 diag)"``, ``"2/3 px (0.00088 diag)"`` for two image sizes, ``"4 px"``.
+
+    >>> threshold_label(0.00088, [3]), threshold_label(0.00088, [2, 3]), threshold_label(4, [4])
+    ('3 px (0.00088 diag)', '2/3 px (0.00088 diag)', '4 px')
+    """
+    px = "/".join(str(r) for r in dict.fromkeys(int(r) for r in radii))
+    return f"{px} px" if float(threshold) >= 1 else f"{px} px ({float(threshold):g} diag)"
+
+
+def convention_line(
+    thresholds: Sequence[float],
+    radii: Sequence[int] | Sequence[Sequence[int]],
+    image_sizes: Sequence[tuple[int, int]] | None = None,
+    n_images: int | None = None,
+    reduction: str = "all",
+    ignore_index: int = IGNORE_INDEX,
+) -> str:
+    """One line stating how the boundary F numbers were computed.
+
+    Args:
+        thresholds: the thresholds (fractions of the diagonal or whole pixels).
+        radii: radius per threshold, or one such sequence per image size.
+        image_sizes: the distinct (H, W) sizes, aligned with ``radii``.
+        n_images: number of images averaged.
+        reduction: ``"all"`` (G-SCNN) or ``"present"``.
+        ignore_index: the GT ignore id.
+
+    Returns:
+        The convention text.
+
+    >>> convention_line((0.00088,), [3], [(1024, 2048)], 2)  # doctest: +ELLIPSIS
+    'G-SCNN boundary F: r = ceil(th·√(H²+W²)) px for th < 1, th px for th ≥ 1; ... 1024×2048: 3 px.'
+    """
+    per_size = _radii_per_size(radii)
+    if reduction == "all":
+        how = "per class the mean over all {n}images (class absent from both maps = 1)"
+    else:
+        how = "per class the mean over the {n}images where the class is in GT or prediction (variant)"
+    n = f"{n_images} " if n_images is not None else ""
+    parts = [
+        "G-SCNN boundary F: r = ceil(th·√(H²+W²)) px for th < 1, th px for th ≥ 1",
+        f"GT {ignore_index} ignored",
+        how.format(n=n),
+        "table value = unweighted class mean",
+    ]
+    if image_sizes:
+        sizes = "; ".join(
+            f"{h}×{w}: " + "/".join(str(r) for r in rs) + " px"
+            for (h, w), rs in zip(image_sizes, per_size, strict=True)
+        )
+        parts.append(f"thresholds {'/'.join(f'{float(t):g}' for t in thresholds)} at {sizes}")
+    return "; ".join(parts) + "."
+
+
+def table_v_frame(
+    per_class: np.ndarray,
+    mean: np.ndarray,
+    thresholds: Sequence[float],
+    radii: Sequence[int] | Sequence[Sequence[int]],
+    label: str | None = None,
+    class_names: Sequence[str] = CLASS_NAMES,
+) -> pd.DataFrame:
+    """Boundary F as a DataFrame in Table V layout.
+
+    Args:
+        per_class: (T, C) F in [0, 1].
+        mean: (T,) class mean in [0, 1].
+        thresholds: the T thresholds.
+        radii: radius per threshold, or one such sequence per image size.
+        label: the method (model) name, kept in ``frame.attrs["label"]``.
+        class_names: the C column names.
+
+    Returns:
+        DataFrame indexed by threshold label (radius in px and diagonal fraction), columns the class
+        names then ``"mean"``, values in %; ``attrs`` hold ``label``, ``thresholds`` and ``radius_px``.
+
+    >>> df = table_v_frame(np.array([[0.5, 1.0]]), np.array([0.75]), [0.00088], [3], "m", ["a", "b"])
+    >>> df.round(1).to_dict("index")
+    {'3 px (0.00088 diag)': {'a': 50.0, 'b': 100.0, 'mean': 75.0}}
+    """
+    per_class = np.asarray(per_class, dtype=np.float64)
+    mean = np.asarray(mean, dtype=np.float64)
+    per_size = _radii_per_size(radii)
+    if per_class.shape != (len(thresholds), len(class_names)) or mean.shape != (len(thresholds),):
+        raise ValueError(
+            f"per_class {per_class.shape} and mean {mean.shape} do not fit {len(thresholds)} thresholds "
+            f"and {len(class_names)} classes"
+        )
+    index = [threshold_label(th, [rs[t] for rs in per_size]) for t, th in enumerate(thresholds)]
+    frame = pd.DataFrame(
+        100.0 * per_class, index=pd.Index(index, name="threshold"), columns=list(class_names)
+    )
+    frame["mean"] = 100.0 * mean
+    frame.attrs.update(label=label, thresholds=list(thresholds), radius_px=per_size)
+    return frame
+
+
+def table_v_text(
+    per_class: np.ndarray,
+    mean: np.ndarray,
+    thresholds: Sequence[float],
+    radii: Sequence[int] | Sequence[Sequence[int]],
+    label: str | None = None,
+    image_sizes: Sequence[tuple[int, int]] | None = None,
+    n_images: int | None = None,
+    reduction: str = "all",
+    class_names: Sequence[str] = CLASS_NAMES,
+    decimals: int = 1,
+) -> str:
+    """Fixed-width text table in Table V layout, with a title and the convention line.
+
+    Args:
+        per_class: (T, C) F in [0, 1].
+        mean: (T,) class mean in [0, 1].
+        thresholds: the T thresholds.
+        radii: radius per threshold, or one such sequence per image size.
+        label: the method (model) name shown in the title.
+        image_sizes: the distinct (H, W) sizes, aligned with ``radii``.
+        n_images: number of images averaged.
+        reduction: ``"all"`` (G-SCNN) or ``"present"``.
+        class_names: the C class names.
+        decimals: decimals of the percentages.
+
+    Returns:
+        Multi-line text.
+
+    >>> print(table_v_text(np.array([[0.5, 1.0]]), np.array([0.75]), [0.00088], [3], "m", [(1024, 2048)], 1,
+    ...                    class_names=["road", "sky"]))  # doctest: +ELLIPSIS
+    Boundary F-score (%), GALD Table V layout: m
+    threshold              road   sky  mean
+    3 px (0.00088 diag)    50.0 100.0  75.0
+    G-SCNN boundary F: ...
+    """
+    frame = table_v_frame(per_class, mean, thresholds, radii, label, class_names)
+    headers = [SHORT_NAMES.get(name, name[:5]) for name in class_names] + ["mean"]
+    width = max(5, decimals + 5)
+    first = max(len("threshold"), *(len(i) for i in frame.index)) + 2
+    lines = [
+        "Boundary F-score (%), GALD Table V layout" + (f": {label}" if label else ""),
+        "threshold".ljust(first) + " ".join(h.rjust(width) for h in headers),
+    ]
+    for name, row in frame.iterrows():
+        cells = ("nan".rjust(width) if np.isnan(v) else f"{v:{width}.{decimals}f}" for v in row.to_numpy())
+        lines.append(str(name).ljust(first) + " ".join(cells))
+    lines.append(convention_line(thresholds, radii, image_sizes, n_images, reduction))
+    return "\n".join(lines)
+
+
+def _latex_escape(text: str) -> str:
+    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+        text = text.replace(char, repl)
+    return text
+
+
+def table_v_latex(frame: pd.DataFrame, decimals: int = 1, caption: str | None = None) -> str:
+    """LaTeX (booktabs) tabular of a :func:`table_v_frame` frame, written without jinja2.
+
+    Args:
+        frame: from :func:`table_v_frame`.
+        decimals: decimals of the percentages.
+        caption: optional caption; the table is then wrapped in a ``table`` environment.
+
+    Returns:
+        LaTeX source.
+
+    >>> df = table_v_frame(np.array([[0.5]]), np.array([0.5]), [3], [3], class_names=["road"])
+    >>> print(table_v_latex(df))
+    \\begin{tabular}{lrr}
+    \\toprule
+    threshold & road & mean \\\\
+    \\midrule
+    3 px & 50.0 & 50.0 \\\\
+    \\bottomrule
+    \\end{tabular}
+    """
+    cols = ["threshold", *(str(c) for c in frame.columns)]
+    lines = [
+        r"\begin{tabular}{l" + "r" * len(frame.columns) + "}",
+        r"\toprule",
+        " & ".join(_latex_escape(c) for c in cols) + r" \\",
+        r"\midrule",
+    ]
+    for name, row in frame.iterrows():
+        cells = ["--" if np.isnan(v) else f"{v:.{decimals}f}" for v in row.to_numpy()]
+        lines.append(" & ".join([_latex_escape(str(name)), *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if caption is not None:
+        lines = [
+            r"\begin{table}",
+            r"\centering",
+            *lines,
+            rf"\caption{{{_latex_escape(caption)}}}",
+            r"\end{table}",
+        ]
+    return "\n".join(lines)
+
+
+def table_v_csv(frame: pd.DataFrame, decimals: int = 2) -> str:
+    """CSV text of a :func:`table_v_frame` frame (percentages rounded to ``decimals``).
+
+    Args:
+        frame: from :func:`table_v_frame`.
+        decimals: decimals of the percentages.
+
+    Returns:
+        CSV with a ``threshold`` column then the class columns and ``mean``.
+
+    >>> df = table_v_frame(np.array([[0.5]]), np.array([0.5]), [3], [3], class_names=["road"])
+    >>> print(table_v_csv(df), end="")
+    threshold,road,mean
+    3 px,50.0,50.0
+    """
+    return frame.round(decimals).to_csv(lineterminator="\n")

@@ -1,0 +1,183 @@
+"""Streamlit caches of the app's expensive objects: models, data sources, images and analyses.
+
+Models are shared by every browser session (``st.cache_resource``), one per checkpoint and device, with
+a lock beside each so two sessions never run the same module at once (hooks and BatchNorm buffers are
+per module). Per-(model, image) analyses are ``st.cache_data``: compact numpy arrays that each caller
+gets a copy of, so a click on the Local distribution page never runs a network again.
+"""
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from gald_viz.analysis import Analysis, affinity_entropy_map, analyse, model_lock, same_class_share_map
+from gald_viz.checkpoints import load_model
+from gald_viz.data.sample import Sample
+from gald_viz.hooks import FeatureRecorder
+from gald_viz.inference import forward_padded, model_input
+from gald_viz.viz.compare import ErrorViews, ImageScores, error_views, image_scores
+from gald_viz.viz.inspector import StaticPanels, static_panels
+
+MAX_MODELS = 8
+MAX_ANALYSES = 24
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model in eval mode with the lock its forward passes run under.
+
+    Attributes:
+        key: the checkpoint id used in cache keys (bundled name, or path plus file hash).
+        name: what the user picked (bundled name or path), for display.
+        model: the network.
+        device: where it lives ("cpu", "cuda").
+        lock: held around every forward pass (the model is shared by all sessions). It is the lock
+            :func:`gald_viz.analysis.analyse` takes itself, so library and app never race.
+    """
+
+    key: str
+    name: str
+    model: torch.nn.Module
+    device: str
+    lock: threading.Lock
+
+
+@st.cache_resource(max_entries=MAX_MODELS, show_spinner="Loading the model…")
+def loaded_model(name_or_path: str, device: str) -> LoadedModel:
+    """Load a bundled model or checkpoint file once per (checkpoint, device) for the whole server.
+
+    Raises:
+        CheckpointError: the file is missing or is not a checkpoint this project can load.
+    """
+    model = load_model(name_or_path, device=device)
+    info = getattr(model, "checkpoint_info", {}) or {}
+    digest = info.get("sha256") or hashlib.sha256(name_or_path.encode()).hexdigest()
+    return LoadedModel(
+        key=f"{name_or_path}#{digest[:12]}",
+        name=name_or_path,
+        model=model,
+        device=device,
+        lock=model_lock(model),
+    )
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Running the network…")
+def analysis(model_key: str, image_key: str, _loaded: LoadedModel, _image: np.ndarray) -> Analysis:
+    """Prediction, confidence and every tap of one model on one image, computed once.
+
+    The arguments with a leading underscore are not hashed: ``model_key`` and ``image_key`` name them.
+    ``analyse`` runs its forward under ``_loaded.lock``.
+    """
+    return analyse(_loaded.model, _image, device=_loaded.device)
+
+
+@st.cache_data(max_entries=8, show_spinner="Recording the GA features…")
+def ga_features(
+    model_key: str, image_key: str, _loaded: LoadedModel, _image: np.ndarray
+) -> np.ndarray | None:
+    """The full GA output X_g (C×h×w float16) for PCA and single-channel views; None without a GA head.
+
+    The analysis keeps only X_g's channel mean (compact for every click); the full map is recorded
+    in one more forward, only when a user asks for these views, and then cached.
+    """
+    if "ga" not in {t.name for t in _loaded.model.feature_info}:
+        return None
+    x = model_input(_loaded.model, _image).to(_loaded.device)
+    with _loaded.lock, torch.inference_mode(), FeatureRecorder(_loaded.model, ["ga"]) as rec:
+        forward_padded(_loaded.model, x)
+    return rec["ga"][0].to(torch.float16).numpy()
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Computing affinity maps…")
+def affinity_maps(
+    model_key: str, image_key: str, _analysis: Analysis, _label: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Whole-image LDv2 maps at feature resolution: entropy, and same-GT-class share (None without GT)."""
+    entropy = affinity_entropy_map(_analysis)
+    share = same_class_share_map(_analysis, _label) if _label is not None else None
+    return entropy, share
+
+
+def image_key(source_description: str, name: str) -> str:
+    """The cache key of an image: its source's provenance text and its name."""
+    return f"{source_description}/{name}"
+
+
+def bytes_key(data: bytes) -> str:
+    """A cache key for uploaded bytes (their SHA-1)."""
+    return hashlib.sha1(data).hexdigest()
+
+
+def path_key(path: str) -> str:
+    """A path with its modification time, so a rewritten file is read again."""
+    p = Path(path).expanduser()
+    try:
+        return f"{p.resolve()}@{p.stat().st_mtime_ns}"
+    except OSError:
+        return str(p)
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Reading the image…")
+def sample(source_key: str, index: int, _source) -> Sample:
+    """Sample ``index`` of a source (image and label map), read or generated once per source key."""
+    return _source[index]
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Scoring the prediction…")
+def scores(model_key: str, image_key: str, _pred: np.ndarray, _gt: np.ndarray) -> ImageScores:
+    """mIoU and boundary F at Table V's thresholds of one model's prediction on one image."""
+    return image_scores(_pred, _gt)
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Drawing error maps…")
+def errors(
+    ga_key: str,
+    gald_key: str,
+    image_key: str,
+    opacity: float,
+    display_hw: tuple[int, int],
+    _image: np.ndarray,
+    _gt: np.ndarray,
+    _ga_pred: np.ndarray,
+    _gald_pred: np.ndarray,
+) -> ErrorViews:
+    """Error maps of both models and their four-way map, at display size (counts exact)."""
+    return error_views(_image, _gt, _ga_pred, _gald_pred, opacity=opacity, display_hw=display_hw)
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Drawing feature maps…")
+def inspector_panels(
+    model_key: str,
+    image_key: str,
+    options: tuple,
+    _analysis: Analysis,
+    _sample: Sample,
+    _ga_features: np.ndarray | None,
+    _entropy: np.ndarray | None,
+    _share: np.ndarray | None,
+) -> StaticPanels:
+    """The Local distribution page's whole-image pictures, coloured once per (model, image, options).
+
+    ``options`` = (display_hw, background, opacity, ga_view, ga_channel, mask_channel), the view
+    settings of :func:`gald_viz.viz.inspector.static_panels`.
+    """
+    display_hw, background, opacity, ga_view, ga_channel, mask_channel = options
+    return static_panels(
+        _analysis,
+        _sample.image,
+        _sample.label,
+        display_hw=display_hw,
+        background=background,
+        opacity=opacity,
+        ga_features=_ga_features,
+        ga_view=ga_view,
+        ga_channel=ga_channel,
+        mask_channel=mask_channel,
+        entropy=_entropy,
+        share=_share,
+    )

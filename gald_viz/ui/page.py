@@ -1,0 +1,43 @@
+"""Page plumbing: every page starts with :func:`page_setup`, whether app.py routed to it or not.
+
+When app.py runs a page it has already drawn the shared sidebar; the settings it resolved wait in the
+session for that one run. A page opened on its own (``AppTest.from_file("pages/compare.py")``) finds
+none and draws the sidebar itself, so it behaves the same.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from gald_viz.ui.sidebar import Settings, render_sidebar
+from gald_viz.ui.state import PAGE, init_session, write_query_params
+
+_ROUTED = "gv.routed_settings"
+
+
+@contextmanager
+def routed_sidebar() -> Iterator[Settings]:
+    """Draw the shared sidebar for the router and hand its settings to the page run inside."""
+    settings = render_sidebar()
+    st.session_state[_ROUTED] = settings
+    try:
+        yield settings
+    finally:
+        st.session_state.pop(_ROUTED, None)
+
+
+def is_routed() -> bool:
+    """True while app.py runs the current page (so ``st.page_link`` and ``st.switch_page`` work)."""
+    return st.session_state.get(_ROUTED) is not None
+
+
+def page_setup(page: str) -> Settings:
+    """Session defaults, the sidebar (unless the router drew it), and the URL for ``page``."""
+    init_session()
+    settings = st.session_state.get(_ROUTED)
+    if settings is None:
+        settings = render_sidebar()
+    st.session_state[PAGE] = page
+    write_query_params(page)
+    return settings

@@ -1,0 +1,40 @@
+"""The clicked pixel: from a streamlit-image-coordinates click (display pixels) to native pixels.
+
+The component's value is ``{"x", "y", "width", "height", ...}`` in *displayed* pixels (the browser may
+scale the image to its column); :func:`gald_viz.viz.inspector.click_to_native` rescales it. A click is
+taken once: the last accepted value is remembered, so reruns for other reasons keep the pixel, and a
+pixel from the URL stays until the user clicks.
+"""
+
+import streamlit as st
+
+from gald_viz.ui.state import LAST_CLICK, PIXEL
+from gald_viz.viz.inspector import click_to_native
+
+
+def accept_click(key: str, native_size: tuple[int, int]) -> bool:
+    """Take a new click from the component's session value; True when the pixel changed.
+
+    Used both as the component's ``on_click`` callback (before the rerun draws anything) and at the top
+    of the page (for clicks set through the session state, as tests do).
+    """
+    value = st.session_state.get(key)
+    if not value or "x" not in value or value == st.session_state.get(LAST_CLICK):
+        return False
+    st.session_state[LAST_CLICK] = dict(value)
+    st.session_state[PIXEL] = click_to_native(value, native_size)
+    return True
+
+
+def current_pixel(native_size: tuple[int, int]) -> tuple[int, int]:
+    """The pixel to inspect: the last click or URL value clamped into the image, else the image centre."""
+    h, w = native_size
+    pixel = st.session_state.get(PIXEL)
+    if pixel is None:
+        return w // 2, h // 2
+    return min(max(int(pixel[0]), 0), w - 1), min(max(int(pixel[1]), 0), h - 1)
+
+
+def last_click() -> dict | None:
+    """The click (display coordinates) behind the current pixel, or None when it came from the URL."""
+    return st.session_state.get(LAST_CLICK)

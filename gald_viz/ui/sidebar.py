@@ -1,0 +1,235 @@
+"""The shared sidebar: data source, image, the two models, device and overlay opacity.
+
+Each control is a small ``*_ui()`` function returning plain values (as in Streamlit's self-driving
+demo); :func:`render_sidebar` resolves them into loaded objects. Bad input (a missing folder, a broken
+upload, a checkpoint that does not fit) shows ``st.error`` naming the file and the problem, and the app
+falls back to the built-in data or the bundled model, so it stays usable.
+"""
+
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from gald_viz.checkpoints import list_bundled
+from gald_viz.data.cityscapes import CityscapesDataset, FolderPairs
+from gald_viz.data.images import read_image, read_label_map
+from gald_viz.data.sample import Sample
+from gald_viz.data.synthcity import SynthCity
+from gald_viz.inference import resolve_device
+from gald_viz.ui import cache
+from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
+
+SYNTHCITY_SIZE = (1024, 2048)
+"""SynthCity is generated at Cityscapes' resolution, so pixel radii match the paper's 3/5/9/12 px."""
+
+
+@dataclass
+class Settings:
+    """What the sidebar resolved to; every page works from this.
+
+    Attributes:
+        source_text: the data's provenance (``describe()`` of the source).
+        names: the image names of the source.
+        sample: the current image, its label map (or None) and name.
+        image_key: the cache key of the current image.
+        ga, gald: the GA-only and the GALD model.
+        device: "cpu" or "cuda".
+        opacity: overlay opacity in [0, 1].
+    """
+
+    source_text: str
+    names: list[str]
+    sample: Sample
+    image_key: str
+    ga: cache.LoadedModel
+    gald: cache.LoadedModel
+    device: str
+    opacity: float
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _source(kind: str, arg1: str, arg2: str, count: int, stamp: str = ""):
+    """Open a data source once per choice (the readers list files; images load on demand).
+
+    ``stamp`` (the folders' modification times) is only part of the cache key: a changed folder is
+    listed again.
+    """
+    if kind == SOURCES[1]:
+        return CityscapesDataset(root=arg1 or None, split="val")
+    if kind == SOURCES[2]:
+        return FolderPairs(arg1, arg2)
+    return SynthCity(split="val", count=count, height=SYNTHCITY_SIZE[0], width=SYNTHCITY_SIZE[1])
+
+
+def data_source_ui() -> tuple[str, str, str, int]:
+    """Source kind and its arguments: (kind, path or image dir, label dir, SynthCity count)."""
+    kind = st.selectbox("Data source", SOURCES, key="sb.source")
+    arg1 = arg2 = ""
+    if kind == SOURCES[0]:
+        st.number_input("SynthCity val images", min_value=1, max_value=500, step=1, key="sb.synthcity_count")
+    elif kind == SOURCES[1]:
+        arg1 = st.text_input(
+            "Cityscapes root", key="sb.cityscapes_root", help="Defaults to $CITYSCAPES_DATASET"
+        )
+    elif kind == SOURCES[2]:
+        arg1 = st.text_input("Images folder", key="sb.images_dir")
+        arg2 = st.text_input("Labels folder", key="sb.labels_dir", help="trainId or labelId PNGs, same names")
+    return kind, arg1.strip(), arg2.strip(), int(st.session_state["sb.synthcity_count"])
+
+
+def upload_ui() -> tuple[object | None, object | None]:
+    """The uploaded image and optional label map (Streamlit UploadedFile objects, or None)."""
+    image = st.file_uploader(
+        "Image", type=["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"], key="sb.upload"
+    )
+    label = st.file_uploader("Label map (optional)", type=["png", "tif", "tiff"], key="sb.upload_label")
+    return image, label
+
+
+def _step_image(names: list[str], step: int) -> None:
+    current = st.session_state.get("sb.image")
+    i = names.index(current) if current in names else 0
+    st.session_state["sb.image"] = names[(i + step) % len(names)]
+
+
+def image_picker_ui(names: list[str]) -> str:
+    """Pick an image by name, or step with previous/next."""
+    if st.session_state.get("sb.image") not in names:
+        st.session_state["sb.image"] = names[0]
+    st.selectbox("Image", names, key="sb.image")
+    prev_col, next_col = st.columns(2)
+    prev_col.button("◀ previous", key="sb.prev", on_click=_step_image, args=(names, -1), width="stretch")
+    next_col.button("next ▶", key="sb.next", on_click=_step_image, args=(names, 1), width="stretch")
+    return st.session_state["sb.image"]
+
+
+def model_picker_ui(role: str, label: str, bundled: list[str]) -> str:
+    """A model picker: a bundled name, or a checkpoint path typed into a field."""
+    options = [*bundled, OTHER_CHECKPOINT]
+    key = f"sb.{role}_model"
+    current = st.session_state.get(key)
+    if current not in options:
+        # A name that is not bundled (e.g. from a URL) is a path: show it in the path field.
+        st.session_state[f"sb.{role}_path"] = current or ""
+        st.session_state[key] = OTHER_CHECKPOINT
+    choice = st.selectbox(label, options, key=key)
+    if choice != OTHER_CHECKPOINT:
+        return choice
+    return st.text_input(f"{label}: checkpoint path", key=f"sb.{role}_path").strip()
+
+
+def _gpu_name() -> str | None:
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def device_ui() -> str:
+    """Device choice: "auto", "cpu" or "cuda" (labels show the GPU's name when there is one)."""
+    gpu = _gpu_name()
+    labels = {
+        "auto": f"auto ({gpu or 'CPU'})",
+        "cpu": "CPU",
+        "cuda": f"CUDA ({gpu})" if gpu else "CUDA (none found)",
+    }
+    return st.selectbox("Device", list(labels), format_func=labels.__getitem__, key="sb.device")
+
+
+def opacity_ui() -> float:
+    """Opacity of label overlays."""
+    return float(st.slider("Overlay opacity", 0.0, 1.0, step=0.05, key="sb.opacity"))
+
+
+def _resolve_device(choice: str) -> str:
+    try:
+        return resolve_device(choice).type
+    except ValueError as err:
+        st.warning(f"{err} Using the CPU instead.")
+        return "cpu"
+
+
+def _uploaded_sample(image_file, label_file) -> Sample:
+    image = read_image(image_file.getvalue(), name=image_file.name)
+    label = None
+    if label_file is not None:
+        label = read_label_map(label_file.getvalue(), name=label_file.name)
+        if label.shape != image.shape[:2]:
+            raise ValueError(
+                f"{label_file.name}: label map is {label.shape[1]}×{label.shape[0]} but the image "
+                f"{image_file.name} is {image.shape[1]}×{image.shape[0]}"
+            )
+    return Sample(image=image, label=label, name=image_file.name)
+
+
+def _load_data(kind: str, arg1: str, arg2: str, count: int) -> tuple[str, list[str], Sample, str]:
+    """Resolve the source and the current image; on bad input, say why and use SynthCity."""
+    default = (SOURCES[0], "", "", count)
+    if kind == SOURCES[3]:
+        image_file, label_file = upload_ui()
+        if image_file is not None:
+            try:
+                s = _uploaded_sample(image_file, label_file)
+                key = "upload/" + cache.bytes_key(image_file.getvalue())
+                if label_file is not None:
+                    key += "+" + cache.bytes_key(label_file.getvalue())
+                return f"upload {image_file.name}", [s.name], s, key
+            except ValueError as err:
+                st.error(f"{err}. Showing SynthCity instead.")
+        else:
+            st.info("Upload an image (a label map is optional). Showing SynthCity until then.")
+        kind, arg1, arg2, count = default
+    try:
+        stamp = "|".join(cache.path_key(a) for a in (arg1, arg2) if a)
+        src = _source(kind, arg1, arg2, count, stamp)
+        if len(src) == 0:
+            raise ValueError(f"{arg1 or kind}: no images found")
+    except ValueError as err:
+        st.error(f"{err}. Showing SynthCity instead.")
+        src = _source(*default)
+    names = list(src.names)
+    name = image_picker_ui(names)
+    text = src.describe()
+    index = names.index(name)
+    try:
+        s = cache.sample(text, index, src)
+    except ValueError as err:
+        st.error(f"{err}. Showing the first SynthCity image instead.")
+        src = _source(*default)
+        text, names = src.describe(), list(src.names)
+        s = cache.sample(text, 0, src)
+    return text, names, s, cache.image_key(text, s.name)
+
+
+def _load_model(picked: str, fallback: str, device: str, label: str) -> cache.LoadedModel:
+    try:
+        if not picked:
+            raise ValueError(f"{label}: type a checkpoint path")
+        return cache.loaded_model(picked, device)
+    except ValueError as err:
+        st.error(f"{err}. Using {fallback} instead.")
+        return cache.loaded_model(fallback, device)
+
+
+def render_sidebar() -> Settings:
+    """Draw the shared sidebar and resolve it into data, models and display settings."""
+    with st.sidebar:
+        st.header("Data")
+        kind, arg1, arg2, count = data_source_ui()
+        source_text, names, s, key = _load_data(kind, arg1, arg2, count)
+        st.header("Models")
+        bundled = list(list_bundled())
+        ga_pick = model_picker_ui("ga", "GA model", bundled)
+        gald_pick = model_picker_ui("gald", "GALD model", bundled)
+        device = _resolve_device(device_ui())
+        opacity = opacity_ui()
+    ga = _load_model(ga_pick, DEFAULT_GA_MODEL, device, "GA model")
+    gald = _load_model(gald_pick, DEFAULT_GALD_MODEL, device, "GALD model")
+    return Settings(
+        source_text=source_text,
+        names=names,
+        sample=s,
+        image_key=key,
+        ga=ga,
+        gald=gald,
+        device=device,
+        opacity=opacity,
+    )

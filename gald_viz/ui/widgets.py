@@ -1,0 +1,90 @@
+"""Small Streamlit pieces the pages share: figure exports, page links, image panels, model summaries."""
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+from matplotlib.figure import Figure
+
+from gald_viz.hooks import available_taps
+from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
+from gald_viz.ui.cache import LoadedModel
+from gald_viz.ui.page import is_routed
+from gald_viz.ui.state import THRESHOLD, THRESHOLDS_PX
+from gald_viz.viz.paper_figures import figure_bytes
+
+
+def export_buttons(key: str, build: Callable[[], Figure], file_stem: str) -> None:
+    """PNG and PDF download buttons for a paper-style figure, drawn only when clicked.
+
+    Args:
+        key: widget key prefix (page prefix included).
+        build: makes the matplotlib figure (runs in Streamlit's download thread, not on every rerun).
+        file_stem: file name without extension.
+    """
+    png_col, pdf_col = st.columns(2)
+    for col, fmt, mime in ((png_col, "png", "image/png"), (pdf_col, "pdf", "application/pdf")):
+        col.download_button(
+            f"{fmt.upper()}",
+            data=lambda fmt=fmt: figure_bytes(build(), fmt),
+            file_name=f"{file_stem}.{fmt}",
+            mime=mime,
+            key=f"{key}.{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+        )
+
+
+def threshold_ui(prefix: str) -> int:
+    """The boundary tolerance in px (3/5/9/12, Table V); shared by pages through the session and URL."""
+    key = f"{prefix}.threshold"
+
+    def keep() -> None:
+        st.session_state[THRESHOLD] = st.session_state[key]
+
+    current = st.session_state.get(THRESHOLD, THRESHOLDS_PX[0])
+    return st.selectbox(
+        "Boundary tolerance",
+        THRESHOLDS_PX,
+        index=THRESHOLDS_PX.index(current) if current in THRESHOLDS_PX else 0,
+        format_func=lambda px: (
+            f"{px} px ({DEFAULT_THRESHOLDS[THRESHOLDS_PX.index(px)]:g} of the diagonal at 1024×2048)"
+        ),
+        key=key,
+        on_change=keep,
+    )
+
+
+def swatches(colors: dict[str, tuple[int, int, int]]) -> str:
+    """An inline HTML legend: a coloured square before each name."""
+    return " · ".join(f"<span style='color:rgb{tuple(rgb)}'>■</span> {name}" for name, rgb in colors.items())
+
+
+def page_link(path: str, label: str, icon: str = "") -> None:
+    """A link to another page: ``st.page_link`` under the router, plain text when a page runs alone."""
+    if is_routed():
+        st.page_link(path, label=label, icon=icon or None)
+    else:
+        st.markdown(f"{icon} **{label}**")
+
+
+def model_summary(loaded: LoadedModel) -> dict[str, object]:
+    """One row describing a loaded model: architecture, LD kind, size, scale and provenance."""
+    m = loaded.model
+    info = getattr(m, "checkpoint_info", {}) or {}
+    taps = ", ".join(t.name for t in available_taps(m))
+    return {
+        "model": loaded.name,
+        "architecture": getattr(m, "arch", type(m).__name__),
+        "local distribution": getattr(m, "ld_kind", "none"),
+        "parameters": f"{sum(p.numel() for p in m.parameters()) / 1e6:.2f} M",
+        "input scale": getattr(m, "input_scale", 1.0),
+        "taps": taps,
+        "checkpoint sha256": (info.get("sha256") or "")[:12],
+    }
+
+
+def models_table(*models: LoadedModel) -> pd.DataFrame:
+    """:func:`model_summary` rows of several models as a table."""
+    return pd.DataFrame([model_summary(m) for m in models]).set_index("model")

@@ -1,0 +1,95 @@
+"""Feature maps as pictures: channel mean, one channel, PCA to RGB, and colour maps.
+
+The GALD paper draws its LDv1 masks as the mean of M over channels (Fig. 7); the same reduction makes
+the GA feature map X_g viewable. PCA to RGB shows where X_g's dominant directions change, which is
+where global aggregation separates (or fails to separate) regions.
+"""
+
+import numpy as np
+from matplotlib import colormaps
+
+FEATURE_VIEWS = ("channel mean", "PCA → RGB", "one channel")
+"""How a C×h×w feature map can be shown (the Local distribution page's choices)."""
+
+
+def channel_mean(feature: np.ndarray) -> np.ndarray:
+    """Mean over channels of a C×h×w map (GALD Fig. 7 draws LDv1's M this way).
+
+    >>> channel_mean(np.ones((3, 2, 2), np.float16)).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
+    return np.asarray(feature, dtype=np.float32).mean(axis=0)
+
+
+def one_channel(feature: np.ndarray, channel: int) -> np.ndarray:
+    """Channel ``channel`` of a C×h×w map as float32; raises ValueError naming the valid range."""
+    if not 0 <= channel < feature.shape[0]:
+        raise ValueError(f"channel: {channel} is outside 0..{feature.shape[0] - 1}")
+    return np.asarray(feature[channel], dtype=np.float32)
+
+
+def normalise(values: np.ndarray, *, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """Scale to [0, 1]; by default between the 1st and 99th percentile so outliers do not wash it out.
+
+    Pass ``lo``/``hi`` for maps with a meaning of their own (a sigmoid mask lives in [0, 1]).
+
+    >>> normalise(np.array([0.0, 5.0, 10.0]), lo=0, hi=10).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    v = np.asarray(values, dtype=np.float32)
+    finite = v[np.isfinite(v)]
+    if lo is None:
+        lo = float(np.percentile(finite, 1)) if finite.size else 0.0
+    if hi is None:
+        hi = float(np.percentile(finite, 99)) if finite.size else 1.0
+    span = hi - lo if hi > lo else 1.0
+    return np.clip((np.nan_to_num(v, nan=lo) - lo) / span, 0.0, 1.0)
+
+
+def pca_rgb(feature: np.ndarray) -> np.ndarray:
+    """Project a C×h×w map on its first three principal components and show them as RGB.
+
+    Args:
+        feature: C×h×w (C ≥ 1; missing components are drawn black).
+
+    Returns:
+        h×w×3 uint8.
+
+    >>> pca_rgb(np.random.default_rng(0).normal(size=(8, 4, 5))).shape
+    (4, 5, 3)
+    """
+    c, h, w = feature.shape
+    x = np.asarray(feature, dtype=np.float32).reshape(c, -1).T
+    x = x - x.mean(axis=0, keepdims=True)
+    # SVD of the (pixels × channels) matrix: right singular vectors are the principal directions.
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    proj = x @ vt[:3].T
+    rgb = np.zeros((h * w, 3), np.float32)
+    for i in range(proj.shape[1]):
+        rgb[:, i] = normalise(proj[:, i])
+    return (rgb.reshape(h, w, 3) * 255).round().astype(np.uint8)
+
+
+def heat_rgb(values01: np.ndarray, *, cmap: str = "viridis") -> np.ndarray:
+    """Colour a map in [0, 1] with a matplotlib colour map; returns H×W×3 uint8.
+
+    >>> heat_rgb(np.array([[0.0, 1.0]])).shape
+    (1, 2, 3)
+    """
+    lut = (colormaps[cmap](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+    return lut[np.clip(np.rint(np.asarray(values01) * 255), 0, 255).astype(np.intp)]
+
+
+def feature_view(feature: np.ndarray, view: str, *, channel: int = 0, cmap: str = "viridis") -> np.ndarray:
+    """One of :data:`FEATURE_VIEWS` of a C×h×w map as an h×w×3 uint8 picture.
+
+    Raises:
+        ValueError: an unknown view (the message lists the valid ones).
+    """
+    if view == "channel mean":
+        return heat_rgb(normalise(channel_mean(feature)), cmap=cmap)
+    if view == "PCA → RGB":
+        return pca_rgb(feature)
+    if view == "one channel":
+        return heat_rgb(normalise(one_channel(feature, channel)), cmap=cmap)
+    raise ValueError(f"view: {view!r} is not one of {', '.join(FEATURE_VIEWS)}")

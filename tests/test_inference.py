@@ -1,0 +1,146 @@
+"""Inference: presets, devices, whole vs sliding window, input_scale, padding of small images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from gald_viz import inference
+from gald_viz.inference import (
+    PRESETS,
+    InferenceError,
+    predict,
+    predict_logits,
+    predict_probs,
+    preprocess,
+    resolve_device,
+)
+from gald_viz.models import build_model
+
+
+def cells(n: int) -> int:
+    """Cells of the zoo backbone for an n-pixel side (stem s2, ceil-mode max-pool, stride-2 stage)."""
+    n = (n - 1) // 2 + 1
+    n = -(-(n - 1) // 2) + 1
+    return (n - 1) // 2 + 1
+
+
+class CellSampler(nn.Module):
+    """Stub with the zoo geometry: as many cells as the backbone, cell j reads input pixel 8j (clamped).
+
+    Logits are (channel 0, −channel 0).
+    """
+
+    preset = "imagenet_rgb"
+    output_stride = 8
+    logit_geometry = "cell_centres"
+
+    def __init__(self, input_scale: float = 1.0, min_input_size: int = 1) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+        self.input_scale = input_scale
+        self.min_input_size = min_input_size
+        self.seen: list[tuple[int, int]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(tuple(x.shape[2:]))
+        h, w = x.shape[2:]
+        rows = (8 * torch.arange(cells(h))).clamp(max=h - 1)
+        cols = (8 * torch.arange(cells(w))).clamp(max=w - 1)
+        sampled = x[:, :1, rows][:, :, :, cols] * self.scale
+        return torch.cat([sampled, -sampled], dim=1)
+
+
+def ramp(h: int, w: int) -> np.ndarray:
+    """A smooth image: red grows linearly along x and y, so bilinear upsampling reproduces it."""
+    y, x = np.mgrid[0:h, 0:w]
+    red = (x / (w - 1) * 150 + y / (h - 1) * 100).astype(np.float32)
+    return np.stack([red, np.zeros_like(red), np.zeros_like(red)], -1).round().astype(np.uint8)
+
+
+def red_logit(image: np.ndarray) -> np.ndarray:
+    return (image[:, :, 0] / 255 - PRESETS["imagenet_rgb"].mean[0]) / PRESETS["imagenet_rgb"].std[0]
+
+
+def test_presets_follow_their_definitions() -> None:
+    image = np.array([[[255, 0, 10]]], np.uint8)
+    rgb = preprocess(image, "imagenet_rgb")[0, :, 0, 0]
+    torch.testing.assert_close(
+        rgb, torch.tensor([(1 - 0.485) / 0.229, -0.456 / 0.224, (10 / 255 - 0.406) / 0.225])
+    )
+    bgr = preprocess(image, "official_bgr")[0, :, 0, 0]
+    torch.testing.assert_close(bgr, torch.tensor([10 - 104.00698793, 0 - 116.66876762, 255 - 122.67891434]))
+    with pytest.raises(InferenceError, match="valid presets"):
+        preprocess(image, "caffe")
+    with pytest.raises(InferenceError, match="uint8"):
+        preprocess(image.astype(np.float32), "imagenet_rgb")
+
+
+def test_devices() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(InferenceError, match="not a device"):
+        resolve_device("banana")
+    if not torch.cuda.is_available():
+        for name in ("cuda", "cuda:0"):
+            with pytest.raises(InferenceError, match="CUDA is not available"):
+                resolve_device(name)
+
+
+def test_official_tiles_are_shifted_back_inside() -> None:
+    assert inference._tile_starts(1024, 832, 555) == [0, 192]
+    assert inference._tile_starts(2048, 832, 555) == [0, 555, 1110, 1216]
+    assert inference._tile_starts(500, 832, 555) == [0]
+
+
+def test_whole_and_slide_agree_on_a_smooth_image() -> None:
+    image = ramp(201, 297)  # 8·25+1 × 8·37+1: cell centres land on the first and last pixels
+    model = CellSampler()
+    whole = predict_logits(model, image, device="cpu", mode="whole")
+    slide = predict_logits(model, image, device="cpu", mode="slide", tile=97, stride=64)
+    assert len(model.seen) == 1 + 3 * 5
+    torch.testing.assert_close(whole, slide, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(whole[0].numpy(), red_logit(image), atol=0.05)
+
+
+def test_auto_mode_slides_large_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = CellSampler()
+    monkeypatch.setattr(inference, "AUTO_SLIDE_PIXELS", 100 * 100)
+    predict_logits(model, ramp(90, 100), device="cpu")
+    assert len(model.seen) == 1
+    predict_logits(model, ramp(90, 120), device="cpu", tile=64)
+    assert len(model.seen) > 2
+
+
+def test_input_scale_resizes_first_and_returns_native_size() -> None:
+    image = ramp(161, 241)
+    model = CellSampler(input_scale=0.5)
+    logits = predict_logits(model, image, device="cpu", mode="whole")
+    assert model.seen == [(80, 120)]
+    assert logits.shape == (2, 161, 241)
+    np.testing.assert_allclose(logits[0].numpy(), red_logit(image), atol=0.1)
+
+
+def test_small_images_are_padded_and_cropped() -> None:
+    model = CellSampler(min_input_size=64)
+    logits = predict_logits(model, ramp(20, 30), device="cpu", mode="whole")
+    assert model.seen == [(64, 64)] and logits.shape == (2, 20, 30)
+    assert predict(build_model("psp"), ramp(5, 7), device="cpu").shape == (5, 7)
+
+
+def test_predict_outputs_and_mode_restored() -> None:
+    model = build_model("aspp_ldv1", num_classes=5).train()
+    image = np.random.default_rng(0).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    probs = predict_probs(model, image, device="cpu")
+    labels = predict(model, image, device="cpu")
+    assert model.training
+    assert probs.shape == (5, 70, 90) and labels.shape == (70, 90) and labels.dtype == np.uint8
+    torch.testing.assert_close(probs.sum(0), torch.ones(70, 90))
+    np.testing.assert_array_equal(labels, probs.argmax(0).numpy())
+    # A single tile covering the image is the whole-image forward.
+    same = predict_logits(model, image, device="cpu", mode="slide", tile=128)
+    torch.testing.assert_close(same, predict_logits(model, image, device="cpu", mode="whole"))
+    with pytest.raises(InferenceError, match="mode"):
+        predict(model, image, mode="tiles")

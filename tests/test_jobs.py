@@ -1,0 +1,228 @@
+"""Evaluation jobs: stored rows match the metrics, resumption, four-way pairing, and real SIGKILLs.
+
+The kill test runs the real command line (``python -m gald_viz.evaluate model ...``) in a subprocess,
+kills it with SIGKILL at random moments after some images are stored, resumes it, and compares the final
+database and prediction PNGs with those of an uninterrupted run.
+"""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gald_viz.checkpoints import save_model
+from gald_viz.data.labels import CLASS_NAMES
+from gald_viz.data.sources import open_source
+from gald_viz.inference import predict
+from gald_viz.jobs import TOLERANCE_RADII, run_job, summary_text
+from gald_viz.metrics.boundary import BoundaryFAccumulator, boundary_prf, f_vs_tolerance
+from gald_viz.metrics.confusion import confusion_matrix, iou_per_class
+from gald_viz.metrics.errors import fourway_map
+from gald_viz.models import build_model
+from gald_viz.store import ResultsStore, StoreError
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = "synthcity:val@128x256"
+THRESHOLDS = (0.00088, 0.00375, 3)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """Tiny random-init GALD (ASPP + LDv2) and GA-only (ASPP) checkpoints."""
+    folder = tmp_path_factory.mktemp("ckpt")
+    paths = {}
+    for seed, arch in enumerate(("aspp_ldv2", "aspp")):
+        torch.manual_seed(seed)
+        paths[arch] = folder / f"{arch}.safetensors"
+        save_model(build_model(arch, backbone="small", head_channels=32), paths[arch])
+    return paths
+
+
+def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoints):
+    db = tmp_path / "r.sqlite"
+    calls = []
+    run_id = run_job(
+        checkpoints["aspp_ldv2"],
+        DATA,
+        limit=3,
+        device="cpu",
+        db=db,
+        thresholds=THRESHOLDS,
+        progress=lambda done, total, name: calls.append((done, total, name)),
+    )
+    source = open_source(DATA, limit=3)
+    assert calls == [(0, 3, None)] + [(i + 1, 3, n) for i, n in enumerate(source.names)]
+
+    store = ResultsStore(db, read_only=True)
+    info = store.run(run_id)
+    assert (info["status"], info["n_done"], info["n_planned"]) == ("finished", 3, 3)
+    assert (info["image_height"], info["image_width"], info["data_spec"]) == (128, 256, DATA)
+    assert info["data_description"] == source.describe()
+    assert len(info["checkpoint_sha256"]) == 64 and info["arch"] == "aspp_ldv2"
+
+    from gald_viz.checkpoints import load_model
+
+    model = load_model(checkpoints["aspp_ldv2"])
+    accumulator = BoundaryFAccumulator(thresholds=THRESHOLDS)
+    cm = 0
+    for sample in source:
+        pred = predict(model, sample.image, device="cpu")
+        np.testing.assert_array_equal(store.load_prediction(run_id, sample.name), pred)
+        accumulator.update(pred, sample.label)
+        cm = cm + confusion_matrix(pred, sample.label)
+        stored = store._query(
+            "SELECT precision, recall, f FROM boundary_stats WHERE run_id = ? AND image = ?"
+            " ORDER BY threshold_index, class_id",
+            (run_id, sample.name),
+        )
+        prf = boundary_prf(pred, sample.label, thresholds=THRESHOLDS)
+        np.testing.assert_array_equal(stored["f"].to_numpy().reshape(len(THRESHOLDS), 19), prf.f)
+        np.testing.assert_array_equal(
+            stored["precision"].to_numpy(float).reshape(len(THRESHOLDS), 19), prf.precision
+        )
+        curve = store._query(
+            "SELECT f FROM tolerance_f WHERE run_id = ? AND image = ? ORDER BY radius_px, class_id",
+            (run_id, sample.name),
+        )
+        expected = f_vs_tolerance(pred, sample.label, radii=TOLERANCE_RADII).f
+        np.testing.assert_array_equal(curve["f"].to_numpy().reshape(len(TOLERANCE_RADII), 19), expected)
+
+    table = store.table_v(run_id)
+    boundary = table[table.metric == "boundary_f"]
+    result = accumulator.result()
+    np.testing.assert_allclose(boundary[list(CLASS_NAMES)].to_numpy(float), result.per_class, atol=1e-12)
+    np.testing.assert_allclose(boundary["mean"], result.mean, atol=1e-12)
+    iou = table[table.metric == "iou"].iloc[0]
+    np.testing.assert_allclose(iou[list(CLASS_NAMES)].to_numpy(float), iou_per_class(cm), atol=1e-12)
+
+    text = summary_text(run_id, db)
+    for needle in (run_id, info["checkpoint_sha256"][:16], source.describe(), "128x256", "G-SCNN", "3 px"):
+        assert needle in text
+
+    calls.clear()
+    assert run_job(
+        checkpoints["aspp_ldv2"], DATA, limit=3, device="cpu", db=db, thresholds=THRESHOLDS, progress=calls_append(calls)
+    ) == run_id
+    assert calls == [(3, 3, None)]
+    assert store._query("SELECT COUNT(*) AS n FROM class_stats")["n"][0] == 3 * 19
+
+
+def calls_append(calls):
+    return lambda done, total, name: calls.append((done, total, name))
+
+
+def test_fourway_rows_pair_a_ga_run_with_a_gald_run(tmp_path, checkpoints):
+    db = tmp_path / "r.sqlite"
+    gald = run_job(checkpoints["aspp_ldv2"], DATA, limit=2, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+    # The GA-only run covers 3 images: two pair with the GALD run, computed as each image is stored.
+    ga = run_job(checkpoints["aspp"], DATA, limit=3, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+    store = ResultsStore(db, read_only=True)
+    assert store.fourway_missing(ga, gald) == []
+    source = open_source(DATA, limit=2)
+    for sample in source:
+        _, counts = fourway_map(
+            store.load_prediction(ga, sample.name), store.load_prediction(gald, sample.name), sample.label
+        )
+        rows = store._query(
+            "SELECT both_right, gald_fixes, gald_breaks, both_wrong FROM fourway"
+            " WHERE run_ga = ? AND run_gald = ? AND image = ? ORDER BY class_id",
+            (ga, gald, sample.name),
+        )
+        np.testing.assert_array_equal(rows.to_numpy(), counts.T)
+    compared = store.compare(ga, gald)
+    assert compared.attrs["n_images"] == 2
+    assert compared["b_fixes"][:19].sum() + compared["both_right"][:19].sum() > 0
+
+
+def test_a_second_job_on_the_same_run_is_refused(tmp_path, checkpoints):
+    db = tmp_path / "r.sqlite"
+    run_id = run_job(checkpoints["aspp"], DATA, limit=1, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+    store = ResultsStore(db)
+    with store.run_lock(run_id), pytest.raises(StoreError, match="another process") as err:
+        run_job(checkpoints["aspp"], DATA, limit=1, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+    assert err.value.reason == "busy"
+    assert store.run(run_id)["status"] == "finished"  # the refused job did not touch the run
+
+
+KEPT_RUN_COLUMNS = (
+    "run_id, identity, model_name, checkpoint_path, checkpoint_sha256, arch, ld_kind, model_options, data_spec,"
+    " data_description, data_limit, image_height, image_width, class_names, ignore_index, thresholds,"
+    " radii_px, convention, n_planned, status, error"
+)
+TABLES = {
+    "runs": f"SELECT {KEPT_RUN_COLUMNS} FROM runs ORDER BY run_id",
+    # seconds is a timing, not a result
+    "images": "SELECT run_id, image, position, height, width, prediction_png FROM images ORDER BY 1, 2",
+    "class_stats": "SELECT * FROM class_stats ORDER BY 1, 2, 3",
+    "boundary_stats": "SELECT * FROM boundary_stats ORDER BY 1, 2, 3, 4",
+    "tolerance_f": "SELECT * FROM tolerance_f ORDER BY 1, 2, 3, 4",
+    "fourway": "SELECT * FROM fourway ORDER BY 1, 2, 3, 4",
+}
+
+
+def dump(db: Path) -> dict:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    out = {name: con.execute(sql).fetchall() for name, sql in TABLES.items()}
+    con.close()
+    folder = db.parent / "predictions"
+    out["pngs"] = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.png"))}
+    out["other_files"] = sorted(p.name for p in folder.rglob("*") if p.is_file() and p.suffix != ".png")
+    return out
+
+
+def stored_images(db: Path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return con.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:  # not created yet, or the schema is being written
+        return 0
+
+
+def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_path, checkpoints):
+    limit = 6
+
+    def command(db: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "gald_viz.evaluate", "model", "--model", str(checkpoints["aspp_ldv2"]),
+            "--data", DATA, "--limit", str(limit), "--db", str(db), "--device", "cpu",
+        ]  # fmt: skip
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    reference = tmp_path / "reference" / "r.sqlite"
+    reference.parent.mkdir()
+    subprocess.run(command(reference), check=True, cwd=REPO, env=env, capture_output=True, timeout=120)
+
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = np.random.default_rng(seed)
+    db = tmp_path / "killed" / "r.sqlite"
+    db.parent.mkdir()
+    kills = []
+    for _ in range(3):
+        before = stored_images(db)
+        proc = subprocess.Popen(command(db), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        target = before + int(rng.integers(1, 3))
+        deadline = time.monotonic() + 60
+        while stored_images(db) < target and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(float(rng.uniform(0, 0.3)))  # land anywhere: inference, PNG write, transaction
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills.append((proc.returncode, stored_images(db)))
+    assert any(code == -signal.SIGKILL for code, _ in kills), kills
+    subprocess.run(command(db), check=True, cwd=REPO, env=env, capture_output=True, timeout=120)
+
+    got, want = dump(db), dump(reference)
+    context = f"seed {seed}, kills (return code, images stored) {kills}"
+    assert len(want["images"]) == limit and len(want["class_stats"]) == limit * 19, context
+    for key in want:
+        assert got[key] == want[key], f"{key} differs after kills; {context}"

@@ -1,0 +1,145 @@
+"""gald_viz.train: loss goes down, checkpoints round-trip, resume continues, bundled models segment."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gald_viz.train import (
+    TrainConfig,
+    TrainError,
+    batch_at,
+    build_dataset,
+    load_resume,
+    ohem_cross_entropy,
+    parse_args,
+    poly_lr,
+    resume_path,
+    segmentation_loss,
+    train,
+)
+
+BUNDLED = ("fcn", "aspp", "aspp_ldv1", "aspp_ldv2", "cgnl_ldv1")
+TINY_OPTIONS = {"backbone": "small", "head_channels": 16, "probes": True, "aux": True, "input_scale": 1.0}
+
+
+def tiny_config(tmp_path: Path, **changes) -> TrainConfig:
+    """A run small enough for a unit test: 2 pool images at 128×256, 64×128 crops, batch 2."""
+    config = TrainConfig(
+        arch="aspp_ldv1", data="synthcity", out=str(tmp_path / "m.safetensors"), iters=12, batch=2,
+        crop=(64, 128), scale=(0.75, 1.25), lr=0.02, seed=3, options=dict(TINY_OPTIONS), pool=2,
+        data_size=(128, 256), save_every=4, log_every=2,
+    )
+    return replace(config, **changes)
+
+
+def state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_poly_lr_decays_to_zero_with_power_0_9():
+    assert poly_lr(0.1, 0, 10) == pytest.approx(0.1)
+    assert poly_lr(0.1, 5, 10) == pytest.approx(0.1 * 0.5**0.9)
+    assert poly_lr(0.1, 10, 10) == 0.0
+
+
+def test_ohem_keeps_at_least_min_kept_hardest_pixels():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 3, 4, 5) * 4
+    target = torch.randint(0, 3, (1, 4, 5))
+    target[0, 0, :2] = 255
+    per_pixel = F.cross_entropy(logits, target, ignore_index=255, reduction="none").flatten()
+    valid = per_pixel[target.flatten() != 255]
+    # thresh 0 keeps nothing by itself: exactly the min_kept hardest pixels remain.
+    expected = valid.sort(descending=True).values[:7].mean()
+    got = ohem_cross_entropy(logits, target, thresh=0.0, min_kept=7)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    # thresh above every probability keeps every valid pixel: plain cross-entropy.
+    assert ohem_cross_entropy(logits, target, thresh=1.01, min_kept=1).item() == pytest.approx(valid.mean().item())
+
+
+def test_option_values_parse_as_json_and_resume_sidecar_sits_beside_out():
+    config, _ = parse_args(["--arch", "fcn", "--data", "synthcity", "--out", "x/m.safetensors",
+                            "--option", "probes=true", "--option", "backbone=small", "--option", "input_scale=0.5"])
+    assert config.options == {"probes": True, "backbone": "small", "input_scale": 0.5}
+    assert resume_path(config.out) == Path("x/m.resume.safetensors")
+
+
+def test_training_lowers_loss_and_checkpoint_rebuilds_identically(tmp_path):
+    from gald_viz.checkpoints import load_model
+    from gald_viz.models import build_model
+
+    config = tiny_config(tmp_path)
+    torch.manual_seed(config.seed)
+    untrained = build_model(config.arch, **config.options)
+    model = train(config, progress=False, command="test")
+
+    loaded = load_model(config.out)
+    x = torch.randn(1, 3, 64, 128)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    meta = loaded.checkpoint_info["metadata"]
+    assert meta["iters"] == "12" and meta["seed"] == "3" and meta["command"] == "test"
+    assert meta["git_commit"] and meta["device"].startswith("cpu")
+    assert (tmp_path / "m.log").read_text().count("iter ") == 6
+
+    dataset, _ = build_dataset(config, untrained.input_scale)
+    images, labels = batch_at(dataset, 0, 4)
+    from gald_viz.train import _normaliser
+
+    x = _normaliser(untrained.preset)(images)
+    with torch.no_grad():
+        before, _ = segmentation_loss(untrained.train().forward_train(x), labels, config)
+        after, _ = segmentation_loss(model.train().forward_train(x), labels, config)
+    assert after < 0.8 * before
+
+
+def test_resume_continues_from_saved_iteration_and_matches_uninterrupted_run(tmp_path):
+    config = tiny_config(tmp_path, iters=6, save_every=4)
+    full = train(config, progress=False)
+    sidecar = resume_path(config.out)
+    meta, _ = load_resume(sidecar)
+    assert meta["iteration"] == 4
+
+    resumed = train(replace(config, out=str(tmp_path / "r.safetensors")), resume=str(sidecar), progress=False)
+    assert "resumed from" in (tmp_path / "r.log").read_text()
+    for key, value in full.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, msg=key)
+
+    with pytest.raises(TrainError, match="batch"):
+        train(replace(config, batch=3), resume=str(sidecar), progress=False)
+
+
+def test_probes_only_run_changes_probe_heads_and_nothing_else(tmp_path):
+    base = tiny_config(tmp_path, iters=2, options={**TINY_OPTIONS, "probes": False})
+    frozen = state(train(base, progress=False))
+    probed = train(
+        replace(base, out=str(tmp_path / "p.safetensors"), probes=True, init=base.out, options={}, iters=3),
+        progress=False,
+    )
+    after = probed.state_dict()
+    assert any(k.startswith("probe") for k in after)
+    for key, value in frozen.items():
+        assert torch.equal(after[key], value), key
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_model_loads_by_name_and_segments_synthcity_val(name):
+    from gald_viz.checkpoints import load_model
+    from gald_viz.data.synthcity import generate
+    from gald_viz.inference import predict
+    from gald_viz.metrics.confusion import confusion_matrix, pixel_accuracy
+
+    model = load_model(f"synthcity/{name}")
+    assert model.options.get("probes"), "bundled models carry probe heads"
+    sample = generate(0, split="val", seed=0, height=512, width=1024)
+    pred = predict(model, sample.image, device="cpu")
+    cm = confusion_matrix(pred, sample.label, num_classes=19, ignore_index=255)
+    # chance (the majority class) is well under 0.5 on SynthCity street scenes
+    assert pixel_accuracy(cm) > 0.7
+    assert np.unique(pred).size >= 5
