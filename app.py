@@ -10,17 +10,22 @@ import streamlit as st
 from gald_viz.ui.page import routed_sidebar
 from gald_viz.ui.state import PAGES, init_session
 
-st.set_page_config(page_title="gald-viz", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="gald-viz", page_icon=":material/search:", layout="wide")
 
-_FILES = {
-    "home": ("pages/home.py", "🏠"),
-    "compare": ("pages/compare.py", "🆚"),
-    "local": ("pages/local_distribution.py", "🎯"),
-    "boundary": ("pages/boundary_f.py", "📏"),
-}
+# URL paths are the page ids and differ from the file names on purpose: on a fresh server's very first
+# request Streamlit still tries its legacy pages/ discovery, which would run a same-named file without
+# this router.
 pages = {
-    page_id: st.Page(path, title=PAGES[page_id], icon=icon, url_path=page_id, default=page_id == "home")
-    for page_id, (path, icon) in _FILES.items()
+    "home": st.Page("pages/home.py", title=PAGES["home"], icon=":material/home:", default=True),
+    "compare": st.Page(
+        "pages/ga_vs_gald.py", title=PAGES["compare"], icon=":material/compare:", url_path="compare"
+    ),
+    "local": st.Page(
+        "pages/local_distribution.py", title=PAGES["local"], icon=":material/my_location:", url_path="local"
+    ),
+    "boundary": st.Page(
+        "pages/boundary_f.py", title=PAGES["boundary"], icon=":material/border_style:", url_path="boundary"
+    ),
 }
 first_run = init_session()
 current = st.navigation(list(pages.values()))

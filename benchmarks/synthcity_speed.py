@@ -2,7 +2,8 @@
 
 Run: python benchmarks/synthcity_speed.py [--count N]
 Prints a table of images/s per size: rendering only (what training's in-memory generator pays), and
-rendering plus writing the three Cityscapes PNGs (what the command line pays).
+rendering plus writing the three Cityscapes PNGs (what the command line pays). Rates come from the
+process's CPU time, so they hold when other jobs share the machine; wall-clock rates are shown too.
 """
 
 import argparse
@@ -38,24 +39,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for height, width in ((1024, 2048), (512, 1024)):
             generate(0, "val", height=height, width=width)
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             for i in range(args.count):
                 generate(i, "val", height=height, width=width)
-            render = (time.perf_counter() - start) / args.count
-            start = time.perf_counter()
+            wall, cpu = (time.perf_counter() - wall) / args.count, (time.process_time() - cpu) / args.count
+            start = time.process_time()
             for i in range(args.count):
                 s = generate(i, "val", height=height, width=width)
                 base = Path(tmp) / s.name
                 cv2.imwrite(f"{base}_leftImg8bit.png", cv2.cvtColor(s.image, cv2.COLOR_RGB2BGR))
                 cv2.imwrite(f"{base}_gtFine_labelIds.png", to_label_ids(s.label))
                 cv2.imwrite(f"{base}_gtFine_color.png", cv2.cvtColor(colorize(s.label), cv2.COLOR_RGB2BGR))
-            with_png = (time.perf_counter() - start) / args.count
-            rows.append((f"{height}x{width}", 1 / render, 1000 * render, 1 / with_png))
-    print(f"SynthCity generation, one core ({pinned}), {args.count} val scenes per size, goal >= 10 images/s")
-    print(f"{'size':<10} {'render img/s':>12} {'ms/img':>8} {'render+PNG img/s':>17} {'goal met':>9}")
-    for size, ips, ms, ips_png in rows:
-        goal = ("yes" if ips >= 10 else "no") if size == "1024x2048" else "-"
-        print(f"{size:<10} {ips:12.1f} {ms:8.1f} {ips_png:17.2f} {goal:>9}")
+            with_png = (time.process_time() - start) / args.count
+            rows.append((f"{height}x{width}", 1 / cpu, 1000 * cpu, 1 / wall, 1 / with_png))
+    print(
+        f"SynthCity generation on one core ({pinned}), {args.count} val scenes per size, goal >= 10 images/s"
+    )
+    print("img/s from CPU time (robust when other jobs share the core) and from wall-clock time")
+    header = ("size", "CPU img/s", "CPU ms/img", "wall img/s", "+3 PNGs CPU img/s", "goal")
+    print("{:<10} {:>10} {:>11} {:>11} {:>18} {:>5}".format(*header))
+    for size, ips, ms, wall_ips, ips_png in rows:
+        goal = ("met" if ips >= 10 else "no") if size == "1024x2048" else "-"
+        print(f"{size:<10} {ips:10.1f} {ms:11.1f} {wall_ips:11.1f} {ips_png:18.2f} {goal:>5}")
 
 
 if __name__ == "__main__":

@@ -106,9 +106,9 @@ class Analysis:
     def cell_centre(self, row: np.ndarray | float, col: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Native (x, y) of feature cell centres (may lie outside the image for outside cells)."""
         sy, sx = self.scale
-        return (np.asarray(col) * self.stride + 0.5) * sx - 0.5, (
-            np.asarray(row) * self.stride + 0.5
-        ) * sy - 0.5
+        x = (np.asarray(col) * self.stride + 0.5) * sx - 0.5
+        y = (np.asarray(row) * self.stride + 0.5) * sy - 0.5
+        return x, y
 
 
 @dataclass(frozen=True)

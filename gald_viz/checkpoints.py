@@ -105,8 +105,11 @@ def save_model(model: nn.Module, path: str | os.PathLike, **metadata: Any) -> Pa
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
-    tmp.replace(path)
+    try:
+        safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -131,11 +134,12 @@ def _resolve(name_or_path: str | os.PathLike) -> tuple[str, Path]:
 
 def _sniff(data: bytes) -> str:
     """``"safetensors"``, ``"torch"`` (zip or legacy pickle) or ``"unknown"`` from the first bytes."""
-    if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
-        return "torch"
-    # safetensors: little-endian u64 header length, then the JSON header.
+    # safetensors (little-endian u64 header length, then the JSON header) is tested first: the length's
+    # first byte can be anything, 0x80 (pickle's PROTO opcode) included. Torch files never have "{" at 8.
     if data[8:9] == b"{":
         return "safetensors"
+    if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
+        return "torch"
     return "unknown"
 
 
@@ -160,7 +164,8 @@ def _torch_load(data: bytes, where: str) -> object:
                 "tensors); gald-viz loads tensors only (torch.load weights_only=True) and never runs a "
                 "file's code"
             ) from err
-        reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        detail = re.search(r"(Unsupported[^\n]*|Unpickling error[^\n]*|invalid load key[^\n]*)", str(err))
+        reason = detail.group(1).strip() if detail else "weights_only=True could not read it"
         raise CheckpointError(
             f"{where}: refused, the pickle holds something other than tensors and plain containers "
             f"({reason}); gald-viz never unpickles code"
@@ -224,7 +229,9 @@ def load_model(
     Raises:
         CheckpointError: unknown name, missing path, empty/truncated/unrecognised file, a pickle that
             would run code, keys or shapes that do not fit, or another number of classes.
+        InferenceError: ``device`` is not a device or CUDA is not available (a ``ValueError`` too).
     """
+    dev = resolve_device(device)
     name, path = _resolve(name_or_path)
     where = f"checkpoint {str(path)!r}"
     try:
@@ -255,7 +262,7 @@ def load_model(
             f"{where}: the model predicts {model.num_classes} classes, expected {num_classes} "
             "(the Cityscapes training classes)"
         )
-    model = model.to(resolve_device(device)).eval()
+    model = model.to(dev).eval()
     model.checkpoint_info = {
         "name": name,
         "path": str(path.resolve()),

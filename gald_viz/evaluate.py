@@ -172,17 +172,20 @@ class FolderEvaluation:
     def table_text(self, label: str | None = None) -> str:
         """Table V layout plus the IoU line."""
         b = self.boundary
-        iou = iou_per_class(self.confusion)
-        iou_cells = " ".join("  -  " if math.isnan(v) else f"{100 * v:5.1f}" for v in iou)
-        return "\n".join(
-            [
-                table_v_text(
-                    b.per_class, b.mean, b.thresholds, b.radius_px, label, b.image_sizes, b.n_images
-                ),
-                f"mIoU {100 * mean_iou(self.confusion):.1f}% (cityscapesScripts: TP/(TP+FP+FN) over the "
-                f"summed confusion matrix, classes without GT and prediction left out); "
-                f"per class: {iou_cells}",
-            ]
+        table = table_v_text(
+            b.per_class,
+            b.mean,
+            b.thresholds,
+            b.radius_px,
+            label,
+            b.image_sizes,
+            b.n_images,
+            iou=iou_per_class(self.confusion),
+            miou=mean_iou(self.confusion),
+        )
+        return (
+            f"{table}\nIoU (last row): cityscapesScripts' TP / (TP + FP + FN) over the summed confusion "
+            "matrix; '-' = class without GT and prediction, left out of the mean."
         )
 
 

@@ -29,8 +29,17 @@ from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS, check_thresholds, f_vs
 from gald_viz.metrics.confusion import confusion_matrix, iou_stats
 from gald_viz.metrics.errors import BOTH_RIGHT, BOTH_WRONG, GALD_BREAKS, GALD_FIXES, fourway_map
 from gald_viz.store import DEFAULT_DB, ImageResult, ResultsStore, RunSpec, StoreError
+from gald_viz.tables import convention_line, table_v_text
 
-__all__ = ["DEFAULT_DB", "DEFAULT_THRESHOLDS", "JobError", "convention_text", "run_job", "summary_text"]
+__all__ = [
+    "DEFAULT_DB",
+    "DEFAULT_THRESHOLDS",
+    "TOLERANCE_RADII",
+    "JobError",
+    "convention_text",
+    "run_job",
+    "summary_text",
+]
 
 Progress = Callable[[int, int, str | None], None]
 
@@ -42,15 +51,23 @@ class JobError(ValueError):
     """An evaluation job that cannot run as asked (no images, no ground truth, incompatible pair)."""
 
 
-def convention_text(num_classes: int, ignore_index: int) -> str:
-    """The metric conventions a run's numbers follow, stored with the run and printed beside tables."""
-    return (
-        "G-SCNN boundary F: r = ceil(th * sqrt(H^2 + W^2)) px for th < 1 (diagonal fraction), th px for"
-        f" th >= 1; GT ignore={ignore_index} zeroed in both masks; per class the mean over all images"
-        f" (class absent from both = 1), table value the mean over {num_classes} classes."
-        " IoU: cityscapesScripts TP / (TP + FP + FN) summed over images, classes without GT and"
-        " prediction left out of the mean."
-    )
+IOU_CONVENTION = (
+    "IoU: cityscapesScripts TP / (TP + FP + FN) of counts summed over images; classes without GT and"
+    " prediction left out of the mean"
+)
+
+
+def convention_text(
+    thresholds: Sequence[float], height: int, width: int, ignore_index: int = IGNORE_INDEX
+) -> str:
+    """The conventions a run's numbers follow (boundary F as G-SCNN, IoU as cityscapesScripts).
+
+    >>> convention_text((0.00088,), 1024, 2048)  # doctest: +ELLIPSIS
+    'G-SCNN boundary F: ... 1024×2048: 3 px. IoU: cityscapesScripts ...'
+    """
+    radii = radii_px(thresholds, height, width)
+    line = convention_line(thresholds, radii, [(height, width)], ignore_index=ignore_index)
+    return f"{line} {IOU_CONVENTION}."
 
 
 def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
@@ -117,8 +134,8 @@ def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tupl
     """(GA run, GALD run) pairs for this run: ``pair_with``, or every run on the same data of the other kind.
 
     Runs pair when they share data spec, image size, classes and ignore label. Automatically, a GA-only
-    run (``ld_kind == "none"``) pairs with each LDv1/LDv2 run and the reverse; with ``pair_with`` the
-    run without local distribution is the GA side, and ``pair_with`` is when both are of one kind.
+    run (``ld_kind == "none"``) pairs with each LDv1/LDv2 run. With ``pair_with``, the run without
+    local distribution is the GA side; when both are of one kind, ``pair_with`` is.
     """
     runs = store.runs()
     me = runs[runs["run_id"] == run_id].iloc[0]
@@ -208,18 +225,44 @@ def run_job(
         JobError: no images, an image without ground truth, or an unknown ``pair_with``.
         StoreError: the results database cannot be used, or another process runs the same job.
     """
-    store = db if isinstance(db, ResultsStore) else ResultsStore(db)
-    dev = resolve_device(device)
-    net = model if isinstance(model, nn.Module) else load_model(model, device=str(dev))
-    ths = check_thresholds(thresholds)
-    source = open_source(data, limit=limit)
-    if len(source) == 0:
-        raise JobError(f"data {data!r}: the source holds no images")
-    first = source[0]
-    height, width = first.image.shape[:2]
-    num_classes = int(net.num_classes)
+    with _opened(db) as store:
+        dev = resolve_device(device)
+        net = model if isinstance(model, nn.Module) else load_model(model, device=str(dev))
+        ths = check_thresholds(thresholds)
+        source = open_source(data, limit=limit)
+        if len(source) == 0:
+            raise JobError(f"data {data!r}: the source holds no images")
+        first = source[0]
+        spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths)
+        with store.run_lock(spec.run_id):
+            store.start_run(spec, device=str(dev))
+            try:
+                pairs = _pairs(store, spec.run_id, pair_with)
+                done = store.done_images(spec.run_id)
+                _evaluate(store, spec.run_id, net, source, first, done, pairs, ths, dev, progress)
+                _catch_up_fourway(store, spec.run_id, pairs, source, net.num_classes)
+            except BaseException as exc:
+                with contextlib.suppress(StoreError):
+                    store.finish_run(spec.run_id, error=f"{type(exc).__name__}: {exc}")
+                raise
+            store.finish_run(spec.run_id)
+    return spec.run_id
+
+
+def _opened(db: str | os.PathLike | ResultsStore, read_only: bool = False):
+    """The caller's open store (left open), or a store opened on a path and closed after use."""
+    return (
+        contextlib.nullcontext(db) if isinstance(db, ResultsStore) else ResultsStore(db, read_only=read_only)
+    )
+
+
+def _run_spec(
+    net: nn.Module, data: str, limit: int | None, source, size: tuple[int, int], thresholds
+) -> RunSpec:
     name, path, sha256 = _checkpoint_identity(net)
-    spec = RunSpec(
+    num_classes = int(net.num_classes)
+    height, width = size
+    return RunSpec(
         model_name=name,
         checkpoint_path=path,
         checkpoint_sha256=sha256,
@@ -235,30 +278,16 @@ def run_job(
         if num_classes == len(CLASS_NAMES)
         else [f"class {c}" for c in range(num_classes)],
         ignore_index=IGNORE_INDEX,
-        thresholds=ths,
-        radii_px=radii_px(ths, height, width),
-        convention=convention_text(num_classes, IGNORE_INDEX),
+        thresholds=thresholds,
+        radii_px=radii_px(thresholds, height, width),
+        convention=convention_text(thresholds, height, width),
         n_planned=len(source),
     )
-    run_id = spec.run_id
-    with store.run_lock(run_id):
-        store.start_run(spec, device=str(dev))
-        try:
-            pairs = _pairs(store, run_id, pair_with)
-            done = store.done_images(run_id)
-            _evaluate(store, run_id, net, source, first, done, pairs, ths, num_classes, dev, progress)
-            _catch_up_fourway(store, run_id, pairs, source, num_classes)
-        except BaseException as exc:
-            with contextlib.suppress(StoreError):
-                store.finish_run(run_id, error=f"{type(exc).__name__}: {exc}")
-            raise
-        store.finish_run(run_id)
-    return run_id
 
 
-def _evaluate(
-    store, run_id, net, source, first, done, pairs, thresholds, num_classes, device, progress
-) -> None:
+def _evaluate(store, run_id, net, source, first, done, pairs, thresholds, device, progress) -> None:
+    """Predict, score and store every image not yet done, each in its own transaction."""
+    num_classes = int(net.num_classes)
     total = len(source)
     todo = [i for i, image in enumerate(source.names) if image not in done]
     report, bar = _progress_reporter(progress, total, total - len(todo), desc=run_id)
@@ -308,41 +337,34 @@ def _progress_reporter(progress: bool | Progress, total: int, done: int, desc: s
 
 
 def summary_text(run_id: str, db: str | os.PathLike | ResultsStore = DEFAULT_DB) -> str:
-    """A run's Table-V-style summary (boundary F per class and threshold, IoU) with its provenance."""
-    store = db if isinstance(db, ResultsStore) else ResultsStore(db, read_only=True)
-    table = store.table_v(run_id)
+    """A run's provenance, its boundary F in Table V layout and its mIoU, as text for the terminal."""
+    with _opened(db, read_only=True) as store:
+        table = store.table_v(run_id)
+        path = store.path
     run = table.attrs["run"]
+    boundary = table[table["metric"] == "boundary_f"]
+    names = list(run["class_names"])
+    limit = f" limit {run['data_limit']}" if run["data_limit"] is not None else ""
+    checkpoint = f" ({run['checkpoint_path']})" if run["checkpoint_path"] else ""
     lines = [
         f"run {run_id}: {run['status']}, {run['n_done']}/{run['n_planned']} images"
-        + (f" (error: {run['error']})" if run["error"] else ""),
-        f"model: {run['model_name']} ({run['arch']}, LD {run['ld_kind']}), checkpoint sha256"
-        f" {run['checkpoint_sha256'][:16]}"
-        + (f" at {run['checkpoint_path']}" if run["checkpoint_path"] else ""),
-        f"data: {run['data_spec']}"
-        + (f" limit {run['data_limit']}" if run["data_limit"] is not None else "")
-        + f" ({run['data_description']}), image size {run['image_height']}x{run['image_width']}",
-        "thresholds: "
-        + ", ".join(f"{th:g} = {r} px" for th, r in zip(run["thresholds"], run["radii_px"], strict=True))
-        + f" at {run['image_height']}x{run['image_width']}",
-        f"convention: {run['convention']}",
+        + (f"; error: {run['error']}" if run["error"] else ""),
+        f"model: {run['model_name']}, arch {run['arch']} (LD {run['ld_kind']}),"
+        f" checkpoint sha256 {run['checkpoint_sha256'][:16]}{checkpoint}",
+        f"data: {run['data_spec']}{limit}: {run['data_description']}",
         f"device: {run['device']}; started {run['created_at']}, finished {run['finished_at'] or '-'}",
-        f"database: {store.path}",
+        f"results: {path}",
         "",
-        _format_table(table),
+        table_v_text(
+            boundary[names].to_numpy(float),
+            boundary["mean"].to_numpy(float),
+            run["thresholds"],
+            run["radii_px"],
+            label=run["model_name"],
+            image_sizes=[(run["image_height"], run["image_width"])],
+            n_images=int(run["n_done"]),
+            class_names=names,
+        ),
+        f"mIoU {100 * table[table['metric'] == 'iou']['mean'].iloc[0]:.1f} % ({IOU_CONVENTION}).",
     ]
     return "\n".join(lines)
-
-
-def _format_table(table) -> str:
-    names = [c for c in table.columns if c not in ("metric", "threshold", "radius_px")]
-    labels = [
-        f"F {int(row.radius_px)}px" if row.metric == "boundary_f" else "IoU" for row in table.itertuples()
-    ]
-    values = table[names].to_numpy(float) * 100
-    width = 7
-    header = f"{'':<8}" + "".join(f"{n[: width - 1]:>{width}}" for n in names)
-    rows = [
-        f"{label:<8}" + "".join(f"{v:>{width}.1f}" for v in row)
-        for label, row in zip(labels, values, strict=True)
-    ]
-    return "\n".join([header, *rows, "(values in %; class names cut to 6 characters)"])

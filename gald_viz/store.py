@@ -14,8 +14,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
   the image's metric rows, so an interrupted job never leaves half an image.
 - ``class_stats``: per image and class: tp, fp, fn (IoU statistics over non-ignored pixels), GT pixels,
   predicted pixels (whole image).
-- ``boundary_stats``: per image, threshold and class: radius in px, boundary precision, recall (NULL where
-  undefined) and F (G-SCNN convention, see ``shared/DESIGN.md``).
+- ``boundary_stats``: per image, threshold and class: radius in px, boundary precision, recall and F
+  (G-SCNN's values, also where a map has no boundary; see ``shared/DESIGN.md``).
 - ``tolerance_f``: per image, fixed pixel radius (1-20 px) and class: boundary F, for F-vs-tolerance
   curves that do not scale with the image size.
 - ``fourway``: per image and class, for a GA-only run and a GALD run on the same data: pixels both right,
@@ -103,8 +103,8 @@ CREATE TABLE boundary_stats (
     threshold_index INTEGER NOT NULL,
     class_id INTEGER NOT NULL,
     radius_px INTEGER NOT NULL,
-    precision REAL,
-    recall REAL,
+    precision REAL NOT NULL,
+    recall REAL NOT NULL,
     f REAL NOT NULL,
     PRIMARY KEY (run_id, image, threshold_index, class_id),
     FOREIGN KEY (run_id, image) REFERENCES images (run_id, image)
@@ -163,8 +163,10 @@ class StoreError(ValueError):
             ``incomparable``.
     """
 
-    def __init__(self, path: str | os.PathLike, problem: str, *, reason: str) -> None:
-        super().__init__(f"{path}: {problem}")
+    def __init__(
+        self, path: str | os.PathLike, problem: str, *, reason: str, what: str = "results database"
+    ) -> None:
+        super().__init__(f"{what} {path} {problem}")
         self.path = Path(path)
         self.reason = reason
 
@@ -219,7 +221,7 @@ class ImageResult:
     """The metric rows of one image: per-class IoU statistics and boundary P/R/F per threshold.
 
     Arrays: ``tp``, ``fp``, ``fn``, ``gt_pixels``, ``pred_pixels`` of shape (C,); ``radius_px`` (T,);
-    ``precision``, ``recall``, ``f`` of shape (T, C), NaN in precision/recall where undefined;
+    ``precision``, ``recall``, ``f`` of shape (T, C);
     ``tolerance_radii`` (R,) fixed pixel radii and ``tolerance_f`` (R, C) the F at each.
     """
 
@@ -259,11 +261,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _nan_to_none(value: float) -> float | None:
-    # SQLite has no NaN; an undefined precision/recall is stored as NULL.
-    return None if np.isnan(value) else float(value)
-
-
 class ResultsStore:
     """The results database and its predictions folder.
 
@@ -288,17 +285,17 @@ class ResultsStore:
     # -- connection and errors ------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
         if self.path.is_dir():
-            raise StoreError(self.path, "is a folder, not a results database file", reason="cannot-open")
+            raise StoreError(self.path, "is a folder, not a file", reason="cannot-open")
         if self.read_only:
             if not self.path.exists():
-                raise StoreError(self.path, "no results database here yet", reason="missing")
+                raise StoreError(self.path, "does not exist yet", reason="missing")
             mode = "ro"
         else:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(
-                    self.root, f"cannot create the results folder ({exc})", reason="read-only"
+                    self.root, f"cannot be created ({exc})", reason="read-only", what="results folder"
                 ) from exc
             mode = "rwc"
         uri = f"file:{quote(str(self.path.resolve()))}?mode={mode}"
@@ -326,6 +323,7 @@ class ResultsStore:
                     self.path,
                     f"is an SQLite file but not a gald-viz results database (tables: {', '.join(tables)})",
                     reason="schema",
+                    what="file",
                 )
             if self.read_only:
                 raise StoreError(self.path, "is empty: no gald-viz results yet", reason="missing")
@@ -465,13 +463,18 @@ class ResultsStore:
             folder.mkdir(parents=True, exist_ok=True)
             handle = open(folder / ".job.lock", "a+b")  # noqa: SIM115 (held for the whole job)
         except OSError as exc:
-            raise StoreError(folder, f"cannot write predictions here ({exc})", reason="read-only") from exc
+            raise StoreError(
+                folder, f"cannot be written ({exc})", reason="read-only", what="predictions folder"
+            ) from exc
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise StoreError(
-                    folder, f"run {run_id} is being evaluated by another process", reason="busy"
+                    folder,
+                    f"is in use: run {run_id} is being evaluated by another process",
+                    reason="busy",
+                    what="predictions folder",
                 ) from exc
             for stale in folder.glob(".*.tmp"):
                 stale.unlink(missing_ok=True)
@@ -492,7 +495,7 @@ class ResultsStore:
         temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         ok, encoded = cv2.imencode(".png", np.ascontiguousarray(label_map, dtype=np.uint8))
         if not ok:
-            raise StoreError(final, "the prediction could not be encoded as PNG", reason="io")
+            raise StoreError(final, "could not be encoded as PNG", reason="io", what="prediction")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             with open(temporary, "wb") as handle:
@@ -502,7 +505,7 @@ class ResultsStore:
             os.replace(temporary, final)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
-            raise StoreError(final, f"cannot write the prediction ({exc})", reason="io") from exc
+            raise StoreError(final, f"cannot be written ({exc})", reason="io", what="prediction") from exc
         return relative.as_posix()
 
     def add_image(
@@ -535,8 +538,8 @@ class ResultsStore:
                 t,
                 c,
                 int(result.radius_px[t]),
-                _nan_to_none(result.precision[t, c]),
-                _nan_to_none(result.recall[t, c]),
+                float(result.precision[t, c]),
+                float(result.recall[t, c]),
                 float(result.f[t, c]),
             )
             for t in range(result.f.shape[0])
@@ -565,8 +568,10 @@ class ResultsStore:
 
     @staticmethod
     def _insert_fourway(con: sqlite3.Connection, run_ga: str, run_gald: str, image: str, counts) -> None:
+        # Both runs' jobs may catch up on the same pair at once; the counts are a function of the two
+        # stored predictions and the GT, so a second identical insert is dropped, never doubled.
         con.executemany(
-            "INSERT INTO fourway VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO fourway VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (run_ga, run_gald, image, c, *(int(v) for v in row))
                 for c, row in enumerate(np.asarray(counts))
@@ -730,7 +735,7 @@ class ResultsStore:
         path = self.prediction_path(run_id, image)
         label_map = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if label_map is None or label_map.ndim != 2:
-            raise StoreError(path, "the stored prediction PNG is missing or unreadable", reason="missing")
+            raise StoreError(path, "is missing or unreadable", reason="missing", what="prediction")
         return label_map
 
     def compare(self, run_a: str, run_b: str) -> pd.DataFrame:
@@ -748,8 +753,8 @@ class ResultsStore:
             if info_a[key] != info_b[key]:
                 raise StoreError(
                     self.path,
-                    f"runs {run_a} and {run_b} differ in {key} ({info_a[key]!r} vs {info_b[key]!r});"
-                    " only runs on the same data compare",
+                    f"holds runs {run_a} and {run_b} that differ in {key}"
+                    f" ({info_a[key]!r} vs {info_b[key]!r}); only runs on the same data compare",
                     reason="incomparable",
                 )
         names = list(info_a["class_names"])
@@ -786,8 +791,8 @@ class ResultsStore:
         """Summed four-way counts (C, 4) with run_b as the new model, if stored for all common images."""
         for run_ga, run_gald, swap in ((run_a, run_b, False), (run_b, run_a, True)):
             rows = self._query(
-                "SELECT class_id, SUM(both_right), SUM(gald_fixes), SUM(gald_breaks), SUM(both_wrong),"
-                " COUNT(*) FROM fourway WHERE run_ga = ? AND run_gald = ? GROUP BY class_id",
+                f"SELECT class_id, {', '.join(f'SUM({c})' for c in FOURWAY_COLUMNS)}, COUNT(*)"
+                " FROM fourway WHERE run_ga = ? AND run_gald = ? GROUP BY class_id",
                 (run_ga, run_gald),
             )
             if not rows.empty and (rows.iloc[:, 5] == n_common).all():

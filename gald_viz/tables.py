@@ -169,6 +169,8 @@ def table_v_text(
     reduction: str = "all",
     class_names: Sequence[str] = CLASS_NAMES,
     decimals: int = 1,
+    iou: np.ndarray | None = None,
+    miou: float | None = None,
 ) -> str:
     """Fixed-width text table in Table V layout, with a title and the convention line.
 
@@ -183,6 +185,8 @@ def table_v_text(
         reduction: ``"all"`` (G-SCNN) or ``"present"``.
         class_names: the C class names.
         decimals: decimals of the percentages.
+        iou: optional (C,) per-class IoU in [0, 1] (NaN allowed), shown as a last row with ``miou``.
+        miou: the mean IoU for that row.
 
     Returns:
         Multi-line text.
@@ -202,17 +206,46 @@ def table_v_text(
         "Boundary F-score (%), GALD Table V layout" + (f": {label}" if label else ""),
         "threshold".ljust(first) + " ".join(h.rjust(width) for h in headers),
     ]
+
+    def cells(values) -> str:
+        return " ".join("-".rjust(width) if np.isnan(v) else f"{v:{width}.{decimals}f}" for v in values)
+
     for name, row in frame.iterrows():
-        cells = ("nan".rjust(width) if np.isnan(v) else f"{v:{width}.{decimals}f}" for v in row.to_numpy())
-        lines.append(str(name).ljust(first) + " ".join(cells))
+        lines.append(str(name).ljust(first) + cells(row.to_numpy()))
+    if iou is not None:
+        values = 100.0 * np.append(np.asarray(iou, dtype=np.float64), np.nan if miou is None else miou)
+        lines.append("IoU".ljust(first) + cells(values))
     lines.append(convention_line(thresholds, radii, image_sizes, n_images, reduction))
     return "\n".join(lines)
 
 
+# LaTeX specials, and the non-ASCII symbols of the convention line that pdflatex does not know.
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "|": r"\textbar{}",
+    "<": r"$<$",
+    ">": r"$>$",
+    "×": r"$\times$",
+    "·": r"$\cdot$",
+    "√": r"$\surd$",
+    "²": r"$^2$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "–": "--",
+}
+
+
 def _latex_escape(text: str) -> str:
-    for char, repl in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
-        text = text.replace(char, repl)
-    return text
+    return "".join(_LATEX.get(char, char) for char in text)
 
 
 def table_v_latex(frame: pd.DataFrame, decimals: int = 1, caption: str | None = None) -> str:

@@ -7,10 +7,10 @@ the official GALD-Net scripts), and random scale, crop and flip through
 :class:`gald_viz.data.augment.TrainCrops`.
 
 SynthCity is trained from memory, never from disk: a pool of ``--pool`` train images is generated once at
-``--data-size`` (1024×2048 by default) and resized by the model's ``input_scale`` with the same resize
-:func:`gald_viz.inference.preprocess` sees at inference, and every crop is a fresh random scale/crop/flip of a
-pool image. The batch at iteration ``t`` is a pure function of ``(seed, t)``, so a resumed run sees the
-same data as an uninterrupted one.
+``--data-size`` (1024×2048 by default) and resized by the model's ``input_scale`` the way
+:func:`gald_viz.inference.model_input` resizes at inference, and every crop is a fresh random
+scale/crop/flip of a pool image. The batch at iteration ``t`` is a pure function of ``(seed, t)``, so a
+resumed run sees the same data as an uninterrupted one.
 
 A run writes ``OUT`` (through :func:`gald_viz.checkpoints.save_model`), ``OUT.log`` and, every
 ``--save-every`` iterations, a resume sidecar ``OUT.resume.safetensors`` (model and optimizer tensors, the
@@ -164,7 +164,13 @@ class SynthCityPool:
     """
 
     def __init__(
-        self, *, size: int, seed: int, input_scale: float, data_size: tuple[int, int] = (1024, 2048)
+        self,
+        *,
+        size: int,
+        seed: int,
+        input_scale: float,
+        data_size: tuple[int, int] = (1024, 2048),
+        progress: bool = True,
     ) -> None:
         from gald_viz.data.synthcity import generate
 
@@ -175,7 +181,7 @@ class SynthCityPool:
             _resize_sample(
                 generate(i, split="train", seed=seed, height=data_size[0], width=data_size[1]), input_scale
             )
-            for i in tqdm(range(size), desc="SynthCity pool", leave=False)
+            for i in tqdm(range(size), desc="SynthCity pool", leave=False, disable=not progress)
         ]
 
     def __call__(self, index: int) -> Sample:
@@ -195,7 +201,9 @@ def _resize_sample(sample: Sample, scale: float) -> Sample:
     return Sample(image=image, label=label, name=sample.name)
 
 
-def build_dataset(config: TrainConfig, input_scale: float) -> tuple[torch.utils.data.Dataset, str]:
+def build_dataset(
+    config: TrainConfig, input_scale: float, *, progress: bool = True
+) -> tuple[torch.utils.data.Dataset, str]:
     """The augmented training set for ``config.data`` and its description for the metadata."""
     from gald_viz.data.augment import TrainCrops
 
@@ -204,7 +212,11 @@ def build_dataset(config: TrainConfig, input_scale: float) -> tuple[torch.utils.
         if spec not in ("synthcity", "synthcity:train"):
             raise TrainError(f"--data {spec!r}: SynthCity trains on its train split only; use 'synthcity'")
         source: Callable[[int], Sample] | Sequence[Sample] = SynthCityPool(
-            size=config.pool, seed=config.seed, input_scale=input_scale, data_size=config.data_size
+            size=config.pool,
+            seed=config.seed,
+            input_scale=input_scale,
+            data_size=config.data_size,
+            progress=progress,
         )
         h, w = config.data_size
         described = (
@@ -215,7 +227,7 @@ def build_dataset(config: TrainConfig, input_scale: float) -> tuple[torch.utils.
     else:
         from gald_viz.data.sources import open_source
 
-        source = open_source(spec if ":" in spec or spec != "cityscapes" else "cityscapes:train")
+        source = open_source(_cityscapes_train_spec(spec))
         described = source.describe()
         base_scale = input_scale
     crops = TrainCrops(
@@ -227,6 +239,18 @@ def build_dataset(config: TrainConfig, input_scale: float) -> tuple[torch.utils.
         length=config.iters * config.batch,
     )
     return crops, described
+
+
+def _cityscapes_train_spec(spec: str) -> str:
+    """``cityscapes[:ROOT]`` → ``cityscapes:train[:ROOT]`` (open_source's form); other specs unchanged.
+
+    >>> _cityscapes_train_spec("cityscapes:/data/cs"), _cityscapes_train_spec("cityscapes:val")
+    ('cityscapes:train:/data/cs', 'cityscapes:val')
+    """
+    kind, _, rest = spec.partition(":")
+    if kind != "cityscapes" or rest.split(":")[0] in ("train", "val", "test", "train_extra"):
+        return spec
+    return f"cityscapes:train:{rest}" if rest else "cityscapes:train"
 
 
 def batch_at(
@@ -386,14 +410,14 @@ def _set_train_mode(model: torch.nn.Module, probes_only: bool) -> None:
             module.train()
 
 
-def _make_logger(path: Path) -> logging.Logger:
+def _make_logger(path: Path, *, append: bool) -> logging.Logger:
     log = logging.getLogger(f"gald_viz.train.{path}")
     log.setLevel(logging.INFO)
     log.propagate = False
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.FileHandler(path, mode="a" if append else "w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log.addHandler(handler)
     return log
@@ -422,7 +446,7 @@ def train(
 
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    log = _make_logger(out.with_name(out.stem + ".log"))
+    log = _make_logger(out.with_name(out.stem + ".log"), append=resume is not None)
     dev = resolve_device(device)
     start_iter, elapsed, state_tensors = 0, 0.0, None
     if resume is not None:
@@ -493,7 +517,7 @@ def train(
             )
         log.info("resumed from %s at iteration %d", resume, start_iter)
 
-    dataset, data_described = build_dataset(config, model.input_scale)
+    dataset, data_described = build_dataset(config, model.input_scale, progress=progress)
     normalise = _normaliser(model.preset)
     n_params = sum(p.numel() for p in model.parameters())
     log.info("config %s", json.dumps(asdict(config)))
@@ -662,6 +686,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     )
     p.add_argument("--save-every", type=int, default=d.save_every, help="iterations between resume sidecars")
     p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     a = p.parse_args(argv)
     if a.iters < 1 or a.batch < 1:
@@ -694,6 +719,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
 
 def main(argv: Sequence[str] | None = None) -> None:
     config, a = parse_args(argv)
+    if a.threads:
+        # One thread per run beats several when the cores are shared: OpenMP threads stall on busy cores.
+        torch.set_num_threads(a.threads)
     try:
         train(config, resume=a.resume, device=a.device, progress=not a.no_progress)
     except TrainError as exc:

@@ -40,9 +40,9 @@ st.caption(
 st.subheader("Pages")
 guide = [
     (
-        "pages/compare.py",
+        "pages/ga_vs_gald.py",
         "Compare",
-        "🆚",
+        ":material/compare:",
         "image, ground truth and both predictions with linked zoom; error "
         "maps, the four-way map (GALD fixes / breaks), per-image mIoU and boundary F at 3/5/9/12 px, and the "
         "GALD model's FCN → GA → GALD stage predictions (Fig. 8).",
@@ -50,7 +50,7 @@ guide = [
     (
         "pages/local_distribution.py",
         "Local distribution",
-        "🎯",
+        ":material/my_location:",
         "click a pixel: the LDv2 k×k weights at "
         "their dilated sampling positions, their entropy and same-class share; GA outputs and LDv1 masks "
         "(Fig. 7, 9).",
@@ -58,7 +58,7 @@ guide = [
     (
         "pages/boundary_f.py",
         "Boundary F-scores",
-        "📏",
+        ":material/border_style:",
         "Table V layout from the results store next to the "
         "paper's published rows; per-image worst-first; F against tolerance; CSV and LaTeX export.",
     ),

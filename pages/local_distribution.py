@@ -5,14 +5,14 @@ from functools import partial
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from gald_viz.data.labels import colorize
+from gald_viz.hooks import available_taps
 from gald_viz.ui import cache
 from gald_viz.ui.page import page_setup
 from gald_viz.ui.pointer import accept_click, current_pixel, last_click
 from gald_viz.ui.widgets import export_buttons
 from gald_viz.viz import paper_figures as pf
 from gald_viz.viz.features import FEATURE_VIEWS, channel_mean
-from gald_viz.viz.figures import class_name, weights_heatmap
+from gald_viz.viz.figures import weights_heatmap
 from gald_viz.viz.inspector import BACKGROUNDS, click_view
 from gald_viz.viz.overlays import display_size, draw_crosshair
 
@@ -39,16 +39,23 @@ an = cache.analysis(loaded.key, settings.image_key, loaded, image)
 accept_click(CLICK_KEY, an.native_size)
 x, y = current_pixel(an.native_size)
 
-taps = {t.name: t for t in loaded.model.feature_info}
+taps = {t.name: t for t in available_taps(loaded.model)}
 view_col, channel_col, mask_col, bg_col = st.columns(4)
 ga_view = view_col.selectbox("GA features X_g as", FEATURE_VIEWS, key="ld.ga_view", disabled="ga" not in taps)
 ga_channels = taps["ga"].channels if "ga" in taps else 1
 ga_channel = channel_col.number_input(
-    "X_g channel", 0, ga_channels - 1, 0, key="ld.ga_channel", disabled=ga_view != "one channel" or "ga" not in taps
+    "X_g channel",
+    0,
+    ga_channels - 1,
+    0,
+    key="ld.ga_channel",
+    disabled=ga_view != "one channel" or "ga" not in taps,
 )
 mask_channel = None
 if an.ldv1_mask is not None:
-    chosen = mask_col.number_input("LDv1 channel of M (−1: none)", -1, an.ldv1_mask.shape[0] - 1, -1, key="ld.mask_channel")
+    chosen = mask_col.number_input(
+        "LDv1 channel of M (−1: none)", -1, an.ldv1_mask.shape[0] - 1, -1, key="ld.mask_channel"
+    )
     mask_channel = None if chosen < 0 else int(chosen)
 background = bg_col.selectbox("Click on", BACKGROUNDS, key="ld.background")
 
@@ -74,9 +81,12 @@ view = click_view(an, image, gt, static, (x, y), click=last_click())
 for line in static.missing:
     st.info(f"`{loaded.name}`: {line}")
 
-click_col, info_col = st.columns([3, 2])
+click_col, info_col = st.columns([5, 3])
 with click_col:
-    st.markdown("**Click the image** to inspect a pixel" + (" (LDv2 window drawn in place)." if view.affinity else "."))
+    st.markdown(
+        "**Click the image** to inspect a pixel"
+        + (" (LDv2 window drawn in place)." if view.affinity else ".")
+    )
     streamlit_image_coordinates(
         view.clickable,
         key=CLICK_KEY,
@@ -90,22 +100,29 @@ with click_col:
 with info_col:
     st.markdown(f"**Native pixel:** `x={x}, y={y}`")
     st.dataframe(
-        {"read-out": list(view.values), "value": list(view.values.values())}, hide_index=True, width="stretch"
+        {"read-out": list(view.values), "value": list(view.values.values())},
+        hide_index=True,
+        width="stretch",
+        key="ld.readout",
     )
     if view.affinity is not None:
         st.image(view.crop.rgb, caption="Sampling positions around the point (grey × = outside the image)")
 
 if view.affinity is not None:
-    st.subheader(f"LDv2 affinity at ({x}, {y}): {an.ldv2_kernel}×{an.ldv2_kernel} weights, dilation {an.ldv2_dilation}")
+    st.subheader(
+        f"LDv2 affinity at ({x}, {y}): {an.ldv2_kernel}×{an.ldv2_kernel} weights, dilation {an.ldv2_dilation}"
+    )
     heat_col, table_col = st.columns(2)
     heat_col.plotly_chart(
-        weights_heatmap(view.affinity.weights, view.affinity.inside, dilation=an.ldv2_dilation), key="ld.heatmap"
+        weights_heatmap(view.affinity.weights, view.affinity.inside, dilation=an.ldv2_dilation),
+        key="ld.heatmap",
     )
     with table_col:
         st.markdown("**Weights** (rows dy, columns dx, in feature cells; they sum to 1)")
-        st.dataframe(view.table.style.format("{:.4f}"), key="ld.weights", width="stretch")
+        st.table(view.table.style.format("{:.4f}"))
         st.caption(
-            f"Entropy {view.affinity.entropy:.3f} nats (uniform = ln {an.ldv2_kernel**2}); share on neighbours "
+            f"Entropy {view.affinity.entropy:.3f} nats (uniform = ln {an.ldv2_kernel**2}); "
+            "share on neighbours "
             f"with the clicked pixel's GT class: {view.values['same-GT-class share']}. Outside positions are "
             "zero-padded keys: they keep a softmax weight but add no value."
         )
@@ -131,7 +148,9 @@ if view.affinity is not None:
     )
 
 st.subheader("GA outputs, LDv1 mask and affinity maps")
-st.caption("Crosshair at the clicked pixel on every map; maps live at feature resolution (one block per cell).")
+st.caption(
+    "Crosshair at the clicked pixel on every map; maps live at feature resolution (one block per cell)."
+)
 titles = list(view.panels)
 for start in range(0, len(titles), 3):
     cols = st.columns(3)
@@ -164,5 +183,3 @@ if view.panels:
         ),
         f"maps_{sample.name}",
     )
-st.caption(f"Prediction at the point: {class_name(int(an.pred[y, x]))}.")
-_ = colorize

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from gald_viz.checkpoints import save_model
+from gald_viz.checkpoints import load_model, save_model
 from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.data.sources import open_source
 from gald_viz.inference import predict
-from gald_viz.jobs import TOLERANCE_RADII, run_job, summary_text
+from gald_viz.jobs import DEFAULT_THRESHOLDS, TOLERANCE_RADII, run_job, summary_text
 from gald_viz.metrics.boundary import BoundaryFAccumulator, boundary_prf, f_vs_tolerance
 from gald_viz.metrics.confusion import confusion_matrix, iou_per_class
 from gald_viz.metrics.errors import fourway_map
@@ -29,7 +29,7 @@ from gald_viz.models import build_model
 from gald_viz.store import ResultsStore, StoreError
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = "synthcity:val@128x256"
+DATA = "synthcity:val:size=64x128"
 THRESHOLDS = (0.00088, 0.00375, 3)
 
 
@@ -45,9 +45,22 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
+def query(db: Path, sql: str, params: tuple = ()) -> np.ndarray:
+    """Rows read straight from the SQLite file, not through the store, as a float array."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return np.array(con.execute(sql, params).fetchall(), dtype=float)
+    finally:
+        con.close()
+
+
 def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoints):
     db = tmp_path / "r.sqlite"
     calls = []
+
+    def record(done: int, total: int, name: str | None) -> None:
+        calls.append((done, total, name))
+
     run_id = run_job(
         checkpoints["aspp_ldv2"],
         DATA,
@@ -55,7 +68,7 @@ def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoin
         device="cpu",
         db=db,
         thresholds=THRESHOLDS,
-        progress=lambda done, total, name: calls.append((done, total, name)),
+        progress=record,
     )
     source = open_source(DATA, limit=3)
     assert calls == [(0, 3, None)] + [(i + 1, 3, n) for i, n in enumerate(source.names)]
@@ -63,11 +76,9 @@ def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoin
     store = ResultsStore(db, read_only=True)
     info = store.run(run_id)
     assert (info["status"], info["n_done"], info["n_planned"]) == ("finished", 3, 3)
-    assert (info["image_height"], info["image_width"], info["data_spec"]) == (128, 256, DATA)
+    assert (info["image_height"], info["image_width"], info["data_spec"]) == (64, 128, DATA)
     assert info["data_description"] == source.describe()
     assert len(info["checkpoint_sha256"]) == 64 and info["arch"] == "aspp_ldv2"
-
-    from gald_viz.checkpoints import load_model
 
     model = load_model(checkpoints["aspp_ldv2"])
     accumulator = BoundaryFAccumulator(thresholds=THRESHOLDS)
@@ -77,22 +88,22 @@ def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoin
         np.testing.assert_array_equal(store.load_prediction(run_id, sample.name), pred)
         accumulator.update(pred, sample.label)
         cm = cm + confusion_matrix(pred, sample.label)
-        stored = store._query(
+        stored = query(
+            db,
             "SELECT precision, recall, f FROM boundary_stats WHERE run_id = ? AND image = ?"
             " ORDER BY threshold_index, class_id",
             (run_id, sample.name),
         )
         prf = boundary_prf(pred, sample.label, thresholds=THRESHOLDS)
-        np.testing.assert_array_equal(stored["f"].to_numpy().reshape(len(THRESHOLDS), 19), prf.f)
-        np.testing.assert_array_equal(
-            stored["precision"].to_numpy(float).reshape(len(THRESHOLDS), 19), prf.precision
-        )
-        curve = store._query(
+        for k, expected in enumerate((prf.precision, prf.recall, prf.f)):
+            np.testing.assert_array_equal(stored[:, k].reshape(len(THRESHOLDS), 19), expected)
+        curve = query(
+            db,
             "SELECT f FROM tolerance_f WHERE run_id = ? AND image = ? ORDER BY radius_px, class_id",
             (run_id, sample.name),
         )
         expected = f_vs_tolerance(pred, sample.label, radii=TOLERANCE_RADII).f
-        np.testing.assert_array_equal(curve["f"].to_numpy().reshape(len(TOLERANCE_RADII), 19), expected)
+        np.testing.assert_array_equal(curve.reshape(len(TOLERANCE_RADII), 19), expected)
 
     table = store.table_v(run_id)
     boundary = table[table.metric == "boundary_f"]
@@ -103,26 +114,26 @@ def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoin
     np.testing.assert_allclose(iou[list(CLASS_NAMES)].to_numpy(float), iou_per_class(cm), atol=1e-12)
 
     text = summary_text(run_id, db)
-    for needle in (run_id, info["checkpoint_sha256"][:16], source.describe(), "128x256", "G-SCNN", "3 px"):
+    for needle in (run_id, info["checkpoint_sha256"][:16], source.describe(), "64×128", "G-SCNN", "3 px"):
         assert needle in text
 
     calls.clear()
-    assert run_job(
-        checkpoints["aspp_ldv2"], DATA, limit=3, device="cpu", db=db, thresholds=THRESHOLDS, progress=calls_append(calls)
-    ) == run_id
-    assert calls == [(3, 3, None)]
-    assert store._query("SELECT COUNT(*) AS n FROM class_stats")["n"][0] == 3 * 19
-
-
-def calls_append(calls):
-    return lambda done, total, name: calls.append((done, total, name))
+    again = run_job(
+        checkpoints["aspp_ldv2"], DATA, limit=3, device="cpu", db=db, thresholds=THRESHOLDS, progress=record
+    )
+    assert again == run_id and calls == [(3, 3, None)]  # resumed: nothing left to do
+    assert query(db, "SELECT COUNT(*) FROM class_stats")[0, 0] == 3 * 19
 
 
 def test_fourway_rows_pair_a_ga_run_with_a_gald_run(tmp_path, checkpoints):
     db = tmp_path / "r.sqlite"
-    gald = run_job(checkpoints["aspp_ldv2"], DATA, limit=2, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+    gald = run_job(
+        checkpoints["aspp_ldv2"], DATA, limit=2, device="cpu", db=db, thresholds=THRESHOLDS, progress=False
+    )
     # The GA-only run covers 3 images: two pair with the GALD run, computed as each image is stored.
-    ga = run_job(checkpoints["aspp"], DATA, limit=3, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+    ga = run_job(
+        checkpoints["aspp"], DATA, limit=3, device="cpu", db=db, thresholds=THRESHOLDS, progress=False
+    )
     store = ResultsStore(db, read_only=True)
     assert store.fourway_missing(ga, gald) == []
     source = open_source(DATA, limit=2)
@@ -130,31 +141,57 @@ def test_fourway_rows_pair_a_ga_run_with_a_gald_run(tmp_path, checkpoints):
         _, counts = fourway_map(
             store.load_prediction(ga, sample.name), store.load_prediction(gald, sample.name), sample.label
         )
-        rows = store._query(
+        rows = query(
+            db,
             "SELECT both_right, gald_fixes, gald_breaks, both_wrong FROM fourway"
             " WHERE run_ga = ? AND run_gald = ? AND image = ? ORDER BY class_id",
             (ga, gald, sample.name),
         )
-        np.testing.assert_array_equal(rows.to_numpy(), counts.T)
-    compared = store.compare(ga, gald)
+        np.testing.assert_array_equal(rows, counts.T)
+    compared = store.compare(ga, gald).iloc[:19]
     assert compared.attrs["n_images"] == 2
-    assert compared["b_fixes"][:19].sum() + compared["both_right"][:19].sum() > 0
+    # Every evaluated pixel of class c falls in exactly one of the four categories.
+    gt_pixels = query(
+        db,
+        "SELECT SUM(gt_pixels) FROM class_stats WHERE run_id = ? AND image IN (?, ?) GROUP BY class_id"
+        " ORDER BY class_id",
+        (ga, *source.names),
+    )[:, 0]
+    four = compared[["both_right", "b_fixes", "b_breaks", "both_wrong"]].sum(axis=1)
+    np.testing.assert_array_equal(four.to_numpy(), gt_pixels)
+
+    # Two GA-only runs do not pair by themselves; pair_with pairs them after the fact (the resumed run
+    # has no image left, so the rows come from the catch-up pass), with pair_with as the GA side.
+    ga2 = run_job(checkpoints["aspp"], DATA, limit=2, device="cpu", db=db, thresholds=(3,), progress=False)
+    assert len(ResultsStore(db, read_only=True).fourway_missing(ga, ga2)) == 2
+    again = run_job(
+        checkpoints["aspp"], DATA, limit=2, device="cpu", db=db, thresholds=(3,), progress=False, pair_with=ga
+    )
+    assert again == ga2 and ResultsStore(db, read_only=True).fourway_missing(ga, ga2) == []
+    identical = query(
+        db, "SELECT SUM(gald_fixes + gald_breaks) FROM fourway WHERE run_ga = ? AND run_gald = ?", (ga, ga2)
+    )
+    assert identical[0, 0] == 0  # same checkpoint, same predictions: nothing fixed, nothing broken
 
 
 def test_a_second_job_on_the_same_run_is_refused(tmp_path, checkpoints):
     db = tmp_path / "r.sqlite"
-    run_id = run_job(checkpoints["aspp"], DATA, limit=1, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+    run_id = run_job(
+        checkpoints["aspp"], DATA, limit=1, device="cpu", db=db, thresholds=THRESHOLDS, progress=False
+    )
     store = ResultsStore(db)
     with store.run_lock(run_id), pytest.raises(StoreError, match="another process") as err:
-        run_job(checkpoints["aspp"], DATA, limit=1, device="cpu", db=db, thresholds=THRESHOLDS, progress=False)
+        run_job(
+            checkpoints["aspp"], DATA, limit=1, device="cpu", db=db, thresholds=THRESHOLDS, progress=False
+        )
     assert err.value.reason == "busy"
     assert store.run(run_id)["status"] == "finished"  # the refused job did not touch the run
 
 
 KEPT_RUN_COLUMNS = (
-    "run_id, identity, model_name, checkpoint_path, checkpoint_sha256, arch, ld_kind, model_options, data_spec,"
-    " data_description, data_limit, image_height, image_width, class_names, ignore_index, thresholds,"
-    " radii_px, convention, n_planned, status, error"
+    "run_id, identity, model_name, checkpoint_path, checkpoint_sha256, arch, ld_kind, model_options,"
+    " data_spec, data_description, data_limit, image_height, image_width, class_names, ignore_index,"
+    " thresholds, radii_px, convention, n_planned, status, error"
 )
 TABLES = {
     "runs": f"SELECT {KEPT_RUN_COLUMNS} FROM runs ORDER BY run_id",
@@ -188,6 +225,25 @@ def stored_images(db: Path) -> int:
         return 0
 
 
+def assert_whole_images(db: Path) -> None:
+    """Right after a kill: every stored image has all its rows and its PNG; no row lacks its image."""
+    if not db.exists():
+        return
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    images = con.execute("SELECT run_id, image, prediction_png FROM images").fetchall()
+    n_thresholds = len(DEFAULT_THRESHOLDS)
+    for table, per_image in (
+        ("class_stats", 19),
+        ("boundary_stats", 19 * n_thresholds),
+        ("tolerance_f", 19 * len(TOLERANCE_RADII)),
+    ):
+        counts = dict(con.execute(f"SELECT image, COUNT(*) FROM {table} GROUP BY image").fetchall())
+        assert counts == {image: per_image for _, image, _ in images}, table
+    con.close()
+    for _, _, png in images:
+        assert (db.parent / png).is_file(), png
+
+
 def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_path, checkpoints):
     limit = 6
 
@@ -198,31 +254,47 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pa
         ]  # fmt: skip
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    # The uninterrupted reference runs in this process (one interpreter start less) with the command's
+    # arguments and its single thread, so the network's floating-point sums are the same.
     reference = tmp_path / "reference" / "r.sqlite"
-    reference.parent.mkdir()
-    subprocess.run(command(reference), check=True, cwd=REPO, env=env, capture_output=True, timeout=120)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_job(str(checkpoints["aspp_ldv2"]), DATA, limit=limit, device="cpu", db=reference, progress=False)
+    finally:
+        torch.set_num_threads(threads)
 
     seed = int.from_bytes(os.urandom(4), "little")
     rng = np.random.default_rng(seed)
     db = tmp_path / "killed" / "r.sqlite"
     db.parent.mkdir()
     kills = []
+    # One image's work (inference + metrics) in the reference run: kills land within about one image
+    # after the first new image is stored, i.e. in inference, the PNG write or the transaction.
+    con = sqlite3.connect(reference)
+    image_seconds = con.execute("SELECT MAX(seconds) FROM images").fetchone()[0]
+    con.close()
     for _ in range(3):
         before = stored_images(db)
-        proc = subprocess.Popen(command(db), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        target = before + int(rng.integers(1, 3))
+        if before == limit:
+            break
+        proc = subprocess.Popen(
+            command(db), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
-        while stored_images(db) < target and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(float(rng.uniform(0, 0.3)))  # land anywhere: inference, PNG write, transaction
+        while stored_images(db) <= before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(float(rng.uniform(0, 1.5 * image_seconds)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append((proc.returncode, stored_images(db)))
+        assert_whole_images(db)
     assert any(code == -signal.SIGKILL for code, _ in kills), kills
     subprocess.run(command(db), check=True, cwd=REPO, env=env, capture_output=True, timeout=120)
 
     got, want = dump(db), dump(reference)
     context = f"seed {seed}, kills (return code, images stored) {kills}"
+    print(context)
     assert len(want["images"]) == limit and len(want["class_stats"]) == limit * 19, context
     for key in want:
         assert got[key] == want[key], f"{key} differs after kills; {context}"

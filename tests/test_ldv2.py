@@ -33,11 +33,14 @@ def eq8_loop(theta: torch.Tensor, phi: torch.Tensor, g: torch.Tensor, k: int, r:
     return out, aff
 
 
-@pytest.mark.parametrize(("k", "r", "h", "w"), [(5, 3, 7, 9), (3, 1, 4, 6), (5, 1, 6, 5), (1, 2, 3, 4)])
+@pytest.mark.parametrize("method", ["sparse", "shifted"])
+@pytest.mark.parametrize(
+    ("k", "r", "h", "w"), [(5, 3, 7, 9), (3, 1, 4, 6), (5, 1, 6, 5), (1, 2, 3, 4), (3, 4, 3, 3)]
+)
 @torch.no_grad()
-def test_ldv2_equals_per_pixel_loop(k: int, r: int, h: int, w: int) -> None:
+def test_ldv2_equals_per_pixel_loop(method: str, k: int, r: int, h: int, w: int) -> None:
     gen = torch.Generator().manual_seed(k * 10 + r)
-    module = LDv2(6, 4, key_channels=3, kernel=k, dilation=r).double().eval()
+    module = LDv2(6, 4, key_channels=3, kernel=k, dilation=r, method=method).double().eval()
     for conv in (module.theta, module.phi, module.g):
         conv.weight.data = torch.randn(conv.weight.shape, generator=gen, dtype=torch.float64)
     x = torch.randn(2, 6, h, w, generator=gen, dtype=torch.float64)
@@ -56,9 +59,10 @@ def test_ldv2_equals_per_pixel_loop(k: int, r: int, h: int, w: int) -> None:
     assert recorded["aff"].shape == (2, k * k, h, w)
 
 
+@pytest.mark.parametrize("method", ["sparse", "shifted"])
 @torch.no_grad()
-def test_border_neighbours_take_weight_but_no_value() -> None:
-    module = LDv2(2, 1, key_channels=1, kernel=3, dilation=1).eval()
+def test_border_neighbours_take_weight_but_no_value(method: str) -> None:
+    module = LDv2(2, 1, key_channels=1, kernel=3, dilation=1, method=method).eval()
     for conv in (module.theta, module.phi):
         torch.nn.init.zeros_(conv.weight)
     torch.nn.init.ones_(module.g.weight)
@@ -78,6 +82,16 @@ def test_ldv2_in_galdnet_reads_concat_of_ga_and_backbone() -> None:
         again = model.ld(torch.cat([rec["ga"], rec["backbone"]], dim=1))
     torch.testing.assert_close(again, rec["ld"])
     assert model.ld.offsets()[0] == (-6, -6) and model.ld.offsets()[12] == (0, 0)
+
+
+@pytest.mark.parametrize("method", ["sparse", "shifted"])
+def test_ldv2_gradients_match_finite_differences(method: str) -> None:
+    torch.manual_seed(0)
+    module = LDv2(3, 2, key_channels=2, kernel=3, dilation=2, method=method).double()
+    x = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(module, (x,))
+    grads = torch.autograd.grad(module(x).square().sum(), [x, module.theta.weight, module.g.weight])
+    assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
 
 
 def test_ldv2_rejects_even_kernels() -> None:

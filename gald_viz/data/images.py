@@ -14,8 +14,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 8192 * 8192
-"""Largest image read (67,108,864 pixels, e.g. 8192×8192; 32× a Cityscapes frame)."""
+MAX_PIXELS = 4096 * 8192
+"""Largest image read (33,554,432 pixels, e.g. 4096×8192; 16× a Cityscapes frame).
+
+Bounded memory: analysing a 4096×8192 image with the bundled models peaks at ~6.6 GiB on the CPU
+(``python benchmarks/big_image.py``); the per-pixel class maps grow with the pixel count, so larger
+images are refused rather than risk exhausting the machine's memory."""
 
 FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
 """Formats gald-viz is tested with (Pillow may open others, e.g. WebP, which are accepted too)."""
@@ -64,7 +68,8 @@ def _open(source: str | os.PathLike | bytes, label: str, max_pixels: int) -> Ima
     if width * height > max_pixels:
         raise ImageReadError(
             f"{label}: {width}x{height} = {width * height:,} pixels exceeds the limit of "
-            f"{max_pixels:,} pixels (possible decompression bomb); resize it first"
+            f"{max_pixels:,} pixels (too large to analyse in bounded memory, or a decompression bomb); "
+            "resize it first"
         )
     if width == 0 or height == 0:
         raise ImageReadError(f"{label}: the image has no pixels ({width}x{height})")
@@ -120,15 +125,15 @@ def read_image(
         raise ImageReadError(f"{label}: unreadable EXIF orientation ({err})") from err
     mode = image.mode
     if mode in ("RGB",):
-        rgb = np.asarray(image, dtype=np.uint8)
+        rgb = np.array(image, dtype=np.uint8)
     elif mode.startswith("I") or mode == "F":
         grey = _to_uint8(np.asarray(image), mode)
         rgb = np.repeat(grey[:, :, None], 3, axis=2)
     elif mode == "P" and "transparency" in image.info:
-        rgb = np.asarray(image.convert("RGBA").convert("RGB"), dtype=np.uint8)
+        rgb = np.array(image.convert("RGBA").convert("RGB"), dtype=np.uint8)
     else:
         # L, LA, 1, P, RGBA, RGBa, CMYK, YCbCr, LAB, HSV: Pillow's conversion handles the colour maths.
-        rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        rgb = np.array(image.convert("RGB"), dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ImageReadError(f"{label}: unsupported image mode {mode!r}")
     return np.ascontiguousarray(rgb)
@@ -154,7 +159,7 @@ def read_label_map(source: str | os.PathLike | bytes, name: str | None = None) -
     image = _decode(_open(source, label, MAX_PIXELS), label)
     mode = image.mode
     if mode in ("L", "P"):
-        return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+        return np.array(image, dtype=np.uint8)
     if mode.startswith("I"):
         ids = np.asarray(image)
         if ids.size and (ids.min() < 0 or ids.max() > 255):

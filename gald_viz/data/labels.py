@@ -42,6 +42,9 @@ def _build_lookups() -> tuple[np.ndarray, np.ndarray]:
 LABELID_TO_TRAINID, TRAINID_TO_LABELID = _build_lookups()
 """256-entry uint8 lookups: ``LABELID_TO_TRAINID[label_ids]`` and ``TRAINID_TO_LABELID[train_ids]``."""
 
+LABEL_IDS: frozenset[int] = frozenset(lab.id for lab in _cs.labels if 0 <= lab.id < 256)
+"""The Cityscapes labelIds a ``*_gtFine_labelIds.png`` may hold (0..33)."""
+
 LABELID_TO_TRAINID.flags.writeable = False
 TRAINID_TO_LABELID.flags.writeable = False
 CLASS_COLORS.flags.writeable = False

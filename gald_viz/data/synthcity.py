@@ -49,7 +49,6 @@ _TEXTURES = {
     "rubber": (2, 2, 3),
 }
 _TEX_CODE = {name: code for code, name in enumerate(_TEXTURES)}
-_NOISE_UNIT = 32  # noise fields are int16 N(0, 1) * 32, so (amplitude * field) >> 5 is in grey levels
 _SHIFT = 4  # OpenCV fixed-point vertices: 1/16 px, so thin far objects keep their sub-pixel position
 _ONE = 1 << _SHIFT
 
@@ -80,7 +79,10 @@ class _Face:
 
 
 class _Canvas:
-    """The camera plus the three rasters every draw call writes: colour+texture, label."""
+    """A pinhole camera and the two rasters every draw call writes.
+
+    ``rgbc`` holds RGB plus a texture-preset code per pixel; ``label`` holds trainIds.
+    """
 
     def __init__(self, rng: np.random.Generator, height: int, width: int) -> None:
         self.h, self.w = height, width
@@ -246,6 +248,7 @@ class _Scene:
         self.sun_right = r.random() < 0.5
         self.objects: list[tuple[float, object]] = []
         self.lanes: dict[float, list[tuple[float, float]]] = {}
+        self.vehicle_shadows: list[tuple[float, float, float, float]] = []
 
     # -- stuff --------------------------------------------------------------------------------
     def sky(self) -> None:
@@ -379,7 +382,7 @@ class _Scene:
         for z, side, x_front, length, kind in sorted(items, key=lambda it: -it[0]):
             self._segment(z, side, x_front, length, kind)
 
-    def _box(self, x0: float, x1: float, z0: float, z1: float, y1: float) -> list[tuple[str, _Face]]:
+    def _box(self, x0: float, x1: float, z0: float, z1: float) -> list[tuple[str, _Face]]:
         """Visible vertical faces of an axis-aligned box seen from x = 0: the side facing the road
         (when the box is to one side) and the near end."""
         faces = []
@@ -398,7 +401,7 @@ class _Scene:
         floor_h, col_w = r.uniform(2.9, 3.8), r.uniform(1.8, 3.6)
         win_w, win_h = col_w * r.uniform(0.35, 0.7), floor_h * r.uniform(0.35, 0.6)
         shop = r.random() < 0.5
-        for kind, face in self._box(x0, x1, z0, z1, height):
+        for kind, face in self._box(x0, x1, z0, z1):
             lit = 1.0 if (kind == "side") == ((face.ox > 0) == self.sun_right) else 0.72
             cv.fill(
                 [cv.face_rect(face, 0.0, face.length, 0.0, height)], _shade(base, lit), tex, _C["building"]
@@ -527,7 +530,6 @@ class _Scene:
     def place_things(self) -> None:
         """Choose every object; each is drawn later in depth order."""
         r = self.rng
-        self.vehicle_shadows = []
         lanes = list(self.lane_centres)
         parking = [self.road_l + 1.1, self.road_r - 1.1]
 
@@ -621,7 +623,7 @@ class _Scene:
         body_top = 0.95 if kind == "car" else height
         wheel_r = {"car": 0.32, "truck": 0.5, "bus": 0.5, "train": 0.4}[kind]
         tyre = (25, 25, 28)
-        for face_kind, face in self._box(x0, x1, z0, z1, body_top):
+        for face_kind, face in self._box(x0, x1, z0, z1):
             long_face = (face_kind == "side") != across
             lit = 1.0 if face_kind == "end" else 0.8
             cv.fill([cv.face_rect(face, 0.0, face.length, clear, body_top)], _shade(paint, lit), "metal", cls)
@@ -670,7 +672,7 @@ class _Scene:
             inset = (z1 - z0) * 0.22 if not across else 0.12
             cx0, cx1 = (x0 + 0.12, x1 - 0.12) if not across else (x0 + (x1 - x0) * 0.22, x1 - (x1 - x0) * 0.3)
             cz0, cz1 = (z0 + inset, z1 - inset * 0.8) if not across else (z0 + inset, z1 - inset)
-            for _, face in self._box(cx0, cx1, cz0, cz1, height):
+            for _, face in self._box(cx0, cx1, cz0, cz1):
                 cv.fill([cv.face_rect(face, 0.0, face.length, body_top, height)], paint, "metal", cls)
                 cv.fill(
                     [cv.face_rect(face, 0.1, face.length - 0.1, body_top + 0.05, height - 0.06)],
@@ -1059,22 +1061,43 @@ def format_stats(pixels: np.ndarray, images: np.ndarray, n_images: int) -> str:
     return "\n".join(rows)
 
 
-def write_split(out: Path, split: str, count: int, seed: int, height: int, width: int, stats: bool = False):
-    """Write ``count`` scenes in the Cityscapes layout under ``out``; returns (pixels, images) counts."""
+def _written(out: Path, split: str, count: int, seed: int, height: int, width: int):
+    """Write each scene in the Cityscapes layout under ``out`` and yield its label."""
+    # Check the arguments before any folder is made: a refused command leaves nothing behind.
+    source = SynthCity(split, count, seed, height, width)
     img_dir = out / "leftImg8bit" / split / "synthcity"
     gt_dir = out / "gtFine" / split / "synthcity"
-    img_dir.mkdir(parents=True, exist_ok=True)
-    gt_dir.mkdir(parents=True, exist_ok=True)
-    labels = []
-    for sample in SynthCity(split, count, seed, height, width):
+    for folder in (img_dir, gt_dir):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"--out {out}: cannot create {folder} ({err.strerror})") from err
+    for sample in source:
         stem = sample.name
-        cv2.imwrite(str(img_dir / f"{stem}_leftImg8bit.png"), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(str(gt_dir / f"{stem}_gtFine_labelIds.png"), to_label_ids(sample.label))
         colour = cv2.cvtColor(colorize(sample.label), cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(gt_dir / f"{stem}_gtFine_color.png"), colour)
-        if stats:
-            labels.append(sample.label)
-    return class_stats(labels)
+        for path, array in (
+            (img_dir / f"{stem}_leftImg8bit.png", cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR)),
+            (gt_dir / f"{stem}_gtFine_labelIds.png", to_label_ids(sample.label)),
+            (gt_dir / f"{stem}_gtFine_color.png", colour),
+        ):
+            if not cv2.imwrite(str(path), array):
+                raise ValueError(f"--out {out}: could not write {path}")
+        yield sample.label
+
+
+def write_split(
+    out: Path, split: str, count: int, seed: int = 0, height: int = 1024, width: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Write ``count`` scenes in the Cityscapes layout under ``out``.
+
+    Files: ``leftImg8bit/{split}/synthcity/NAME_leftImg8bit.png`` and, in ``gtFine/{split}/synthcity/``,
+    ``NAME_gtFine_labelIds.png`` (Cityscapes labelIds via cityscapesScripts' table) and
+    ``NAME_gtFine_color.png``.
+
+    Returns:
+        ``class_stats`` of the written labels: (pixels per class, images containing each class).
+    """
+    return class_stats(_written(Path(out), split, count, seed, height, width))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1091,9 +1114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stats", action="store_true", help="print class pixel frequency and image counts")
     args = parser.parse_args(argv)
     try:
-        pixels, images = write_split(
-            args.out, args.split, args.count, args.seed, args.height, args.width, args.stats
-        )
+        pixels, images = write_split(args.out, args.split, args.count, args.seed, args.height, args.width)
     except ValueError as err:
         parser.error(str(err))
     print(

@@ -205,33 +205,37 @@ def label_boundary_map(labels: np.ndarray, num_classes: int = 19, ignore_index: 
     return b
 
 
-# (pixel p, neighbour q) slices for the east, south and south-east comparisons of seg2bmap.
-_NEIGHBOURS = (
-    ((slice(None), slice(0, -1)), (slice(None), slice(1, None))),
-    ((slice(0, -1), slice(None)), (slice(1, None), slice(None))),
-    ((slice(0, -1), slice(0, -1)), (slice(1, None), slice(1, None))),
-)
-
-
 def _class_boundary_points(lab: np.ndarray, num_classes: int) -> list[np.ndarray]:
     """Flat indices of the boundary pixels of every class mask ``lab == c``, from one pass over the map.
 
-    p is on the boundary of class c exactly when, for some neighbour q, ``lab[p] != lab[q]`` and c is
-    ``lab[p]`` or ``lab[q]``; so every label change yields (at most) two (class, p) pairs.
+    p is on the boundary of class c exactly when, for some neighbour q (east, south, south-east), ``lab[p]
+    != lab[q]`` and c is ``lab[p]`` or ``lab[q]``. So each changing pixel is a boundary pixel of its own
+    class and of each *distinct* other class among its three neighbours; listing a neighbour's class only
+    when no earlier neighbour (nor p) has it keeps every (class, pixel) pair once.
     """
-    h, w = lab.shape
-    n = h * w
-    keys = []
-    for sp, sq in _NEIGHBOURS:
-        a, b = lab[sp], lab[sq]
-        ys, xs = np.nonzero(a != b)
-        flat = ys.astype(np.int64) * w + xs
-        for side in (a[ys, xs], b[ys, xs]):
-            cls = side.astype(np.int64)
-            keep = cls < num_classes
-            keys.append(cls[keep] * n + flat[keep])
-    uniq = np.unique(np.concatenate(keys))
-    cls, flat = np.divmod(uniq, n)
+    # A neighbour outside the image is replaced by the pixel itself, which never differs.
+    east = np.empty_like(lab)
+    east[:, :-1], east[:, -1] = lab[:, 1:], lab[:, -1]
+    south = np.empty_like(lab)
+    south[:-1], south[-1] = lab[1:], lab[-1]
+    south_east = south.copy()
+    south_east[:-1, :-1], south_east[:, -1] = lab[1:, 1:], lab[:, -1]
+    changing = np.flatnonzero((lab != east) | (lab != south) | (lab != south_east))
+    a, e, s, se = (m.ravel()[changing] for m in (lab, east, south, south_east))
+    none = num_classes
+    cls = np.concatenate(
+        [
+            a,
+            np.where(e != a, e, none),
+            np.where((s != a) & (s != e), s, none),
+            np.where((se != a) & (se != e) & (se != s), se, none),
+        ]
+    )
+    flat = np.tile(changing, 4)
+    keep = cls < num_classes
+    cls, flat = cls[keep], flat[keep]
+    order = np.argsort(cls, kind="stable")
+    cls, flat = cls[order], flat[order]
     bounds = np.searchsorted(cls, np.arange(num_classes + 1))
     return [flat[bounds[c] : bounds[c + 1]] for c in range(num_classes)]
 

@@ -63,6 +63,7 @@ class GALDNet(nn.Module):
         ldv1_downsample: LDv1 rate d.
         ldv2_kernel: LDv2 window k.
         ldv2_dilation: LDv2 dilation r.
+        ldv2_key_channels: channels of LDv2's θ and φ (None: head_channels // 8, at least 8).
         input_scale: ``inference.predict`` resizes images by this factor before the forward.
         norm_layer: normalisation layer type.
     """
@@ -91,6 +92,7 @@ class GALDNet(nn.Module):
         ldv1_downsample: int = 8,
         ldv2_kernel: int = 5,
         ldv2_dilation: int = 3,
+        ldv2_key_channels: int | None = None,
         input_scale: float = 1.0,
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
@@ -124,9 +126,8 @@ class GALDNet(nn.Module):
                 c_x if arrangement != "ga_ld" else hc, downsample=ldv1_downsample, norm_layer=norm_layer
             )
         elif ld == "ldv2":
-            self.ld = LDv2(
-                hc + c_x, hc, key_channels=max(hc // 4, 8), kernel=ldv2_kernel, dilation=ldv2_dilation
-            )
+            keys = ldv2_key_channels or max(hc // 8, 8)
+            self.ld = LDv2(hc + c_x, hc, key_channels=keys, kernel=ldv2_kernel, dilation=ldv2_dilation)
         if ld != "none":
             self.tap_ld = nn.Identity()
         if ga == ld == "none":

@@ -213,6 +213,9 @@ def state_dict_mismatch(expected: Mapping[str, torch.Tensor], found: Mapping[str
     """Describe how ``found`` differs from ``expected`` (keys and shapes); ``""`` when it fits.
 
     Lists the first few missing keys, unexpected keys and shape differences, with their counts.
+
+    >>> state_dict_mismatch({"a": torch.zeros(2)}, {"a": torch.zeros(3), "b": torch.zeros(1)})
+    'unexpected keys (1): b; shape differences (1): a: file (3,) vs model (2,)'
     """
     missing = [k for k in expected if k not in found]
     unexpected = [k for k in found if k not in expected]
@@ -222,7 +225,7 @@ def state_dict_mismatch(expected: Mapping[str, torch.Tensor], found: Mapping[str
         if k in found and tuple(found[k].shape) != tuple(v.shape)
     ]
     parts = [
-        f"{len(items)} {what}: {_first(items, 3 if what == 'shape differences' else 5)}"
+        f"{what} ({len(items)}): {_first(items, 3 if what == 'shape differences' else 5)}"
         for what, items in (
             ("missing keys", missing),
             ("unexpected keys", unexpected),

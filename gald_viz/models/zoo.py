@@ -36,7 +36,8 @@ ZOO: dict[str, dict[str, str]] = _zoo()
 MODEL_NAMES: tuple[str, ...] = tuple(ZOO)
 
 #: Options every model accepts, with defaults. ``head_channels=None`` means 128 for the small backbone
-#: and 512 (the official GALD-Net width) for ResNet-50/101.
+#: and 512 (the official GALD-Net width) for ResNet-50/101; ``ldv2_key_channels=None`` means
+#: head_channels // 8 (at least 8).
 DEFAULT_OPTIONS: dict[str, Any] = {
     "backbone": "small",
     "head_channels": None,
@@ -45,6 +46,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "ldv1_downsample": 8,
     "ldv2_kernel": 5,
     "ldv2_dilation": 3,
+    "ldv2_key_channels": None,
     "input_scale": 1.0,
 }
 
@@ -67,6 +69,8 @@ def resolve_options(**options: Any) -> dict[str, Any]:
         )
     if resolved["head_channels"] is None:
         resolved["head_channels"] = 128 if resolved["backbone"] == "small" else 512
+    if resolved["ldv2_key_channels"] is None:
+        resolved["ldv2_key_channels"] = max(resolved["head_channels"] // 8, 8)
     resolved["input_scale"] = float(resolved["input_scale"])
     if resolved["input_scale"] <= 0:
         raise ValueError(f"build_model: input_scale={resolved['input_scale']} must be > 0")

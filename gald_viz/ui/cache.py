@@ -18,8 +18,11 @@ import torch
 from gald_viz.analysis import Analysis, affinity_entropy_map, analyse, model_lock, same_class_share_map
 from gald_viz.checkpoints import load_model
 from gald_viz.data.sample import Sample
-from gald_viz.hooks import FeatureRecorder
+from gald_viz.hooks import FeatureRecorder, available_taps
 from gald_viz.inference import forward_padded, model_input
+from gald_viz.jobs import TOLERANCE_RADII
+from gald_viz.metrics.boundary import f_vs_tolerance
+from gald_viz.store import ResultsStore
 from gald_viz.viz.compare import ErrorViews, ImageScores, error_views, image_scores
 from gald_viz.viz.inspector import StaticPanels, static_panels
 
@@ -48,8 +51,11 @@ class LoadedModel:
 
 
 @st.cache_resource(max_entries=MAX_MODELS, show_spinner="Loading the model…")
-def loaded_model(name_or_path: str, device: str) -> LoadedModel:
+def loaded_model(name_or_path: str, device: str, stamp: str = "") -> LoadedModel:
     """Load a bundled model or checkpoint file once per (checkpoint, device) for the whole server.
+
+    ``stamp`` (a checkpoint file's modification time) is only part of the cache key, so a file
+    rewritten by a training run is loaded again.
 
     Raises:
         CheckpointError: the file is missing or is not a checkpoint this project can load.
@@ -85,7 +91,7 @@ def ga_features(
     The analysis keeps only X_g's channel mean (compact for every click); the full map is recorded
     in one more forward, only when a user asks for these views, and then cached.
     """
-    if "ga" not in {t.name for t in _loaded.model.feature_info}:
+    if "ga" not in {t.name for t in available_taps(_loaded.model)}:
         return None
     x = model_input(_loaded.model, _image).to(_loaded.device)
     with _loaded.lock, torch.inference_mode(), FeatureRecorder(_loaded.model, ["ga"]) as rec:
@@ -181,3 +187,24 @@ def inspector_panels(
         entropy=_entropy,
         share=_share,
     )
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Computing F against tolerance…")
+def tolerance_curve(
+    model_key: str, image_key: str, _pred: np.ndarray, _gt: np.ndarray
+) -> tuple[list[int], list[float]]:
+    """Boundary F at 1-20 px on one image, mean over all classes (Table V's reduction on one image)."""
+    prf = f_vs_tolerance(_pred, _gt, radii=TOLERANCE_RADII)
+    return list(TOLERANCE_RADII), prf.f.mean(axis=1).tolist()
+
+
+@st.cache_resource(max_entries=4, show_spinner=False, ttl=60)
+def results_store(path: str) -> ResultsStore:
+    """One read-only connection per results database, shared by sessions (the store is thread-safe).
+
+    Re-opened every minute, so a database that appears or is repaired while the app runs is picked up.
+
+    Raises:
+        StoreError: the file is missing, locked, corrupt or not a results database.
+    """
+    return ResultsStore(path, read_only=True, timeout=2.0)

@@ -1,7 +1,7 @@
 """Page plumbing: every page starts with :func:`page_setup`, whether app.py routed to it or not.
 
 When app.py runs a page it has already drawn the shared sidebar; the settings it resolved wait in the
-session for that one run. A page opened on its own (``AppTest.from_file("pages/compare.py")``) finds
+session for that one run. A page opened on its own (``AppTest.from_file("pages/ga_vs_gald.py")``) finds
 none and draws the sidebar itself, so it behaves the same.
 """
 
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from gald_viz.ui.sidebar import Settings, render_sidebar
-from gald_viz.ui.state import PAGE, init_session, write_query_params
+from gald_viz.ui.state import init_session, write_query_params
 
 _ROUTED = "gv.routed_settings"
 
@@ -38,6 +38,5 @@ def page_setup(page: str) -> Settings:
     settings = st.session_state.get(_ROUTED)
     if settings is None:
         settings = render_sidebar()
-    st.session_state[PAGE] = page
     write_query_params(page)
     return settings

@@ -22,7 +22,9 @@ def accept_click(key: str, native_size: tuple[int, int]) -> bool:
     if not value or "x" not in value or value == st.session_state.get(LAST_CLICK):
         return False
     st.session_state[LAST_CLICK] = dict(value)
-    st.session_state[PIXEL] = click_to_native(value, native_size)
+    x, y = click_to_native(value, native_size)
+    st.session_state[PIXEL] = (x, y)
+    st.query_params["x"], st.query_params["y"] = str(x), str(y)
     return True
 
 

@@ -6,22 +6,25 @@ upload, a checkpoint that does not fit) shows ``st.error`` naming the file and t
 falls back to the built-in data or the bundled model, so it stays usable.
 """
 
+import os
 from dataclasses import dataclass
 
 import streamlit as st
 import torch
 
 from gald_viz.checkpoints import list_bundled
-from gald_viz.data.cityscapes import CityscapesDataset, FolderPairs
 from gald_viz.data.images import read_image, read_label_map
+from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, to_train_ids
 from gald_viz.data.sample import Sample
-from gald_viz.data.synthcity import SynthCity
+from gald_viz.data.sources import open_source
 from gald_viz.inference import resolve_device
 from gald_viz.ui import cache
 from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
 
 SYNTHCITY_SIZE = (1024, 2048)
 """SynthCity is generated at Cityscapes' resolution, so pixel radii match the paper's 3/5/9/12 px."""
+SYNTHCITY_JOB_SPEC = "synthcity:val"
+"""The spec jobs and the command line use for the same scenes (1024×2048, seed 0; ``--limit`` picks N)."""
 
 
 @dataclass
@@ -29,6 +32,8 @@ class Settings:
     """What the sidebar resolved to; every page works from this.
 
     Attributes:
+        data_spec: the source spec evaluation jobs open for these images (``synthcity:val``,
+            ``cityscapes:val:ROOT``, ``folders:IMAGES,LABELS``); None for an uploaded image.
         source_text: the data's provenance (``describe()`` of the source).
         names: the image names of the source.
         sample: the current image, its label map (or None) and name.
@@ -38,6 +43,7 @@ class Settings:
         opacity: overlay opacity in [0, 1].
     """
 
+    data_spec: str | None
     source_text: str
     names: list[str]
     sample: Sample
@@ -49,33 +55,54 @@ class Settings:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _source(kind: str, arg1: str, arg2: str, count: int, stamp: str = ""):
-    """Open a data source once per choice (the readers list files; images load on demand).
+def _source(spec: str, stamp: str = ""):
+    """Open a data source once per spec (the readers list files; images load on demand).
 
     ``stamp`` (the folders' modification times) is only part of the cache key: a changed folder is
     listed again.
     """
-    if kind == SOURCES[1]:
-        return CityscapesDataset(root=arg1 or None, split="val")
-    if kind == SOURCES[2]:
-        return FolderPairs(arg1, arg2)
-    return SynthCity(split="val", count=count, height=SYNTHCITY_SIZE[0], width=SYNTHCITY_SIZE[1])
+    return open_source(spec)
 
 
-def data_source_ui() -> tuple[str, str, str, int]:
-    """Source kind and its arguments: (kind, path or image dir, label dir, SynthCity count)."""
+def synthcity_spec(count: int) -> str:
+    """The source spec of the built-in data: SynthCity val at 1024×2048, ``count`` scenes."""
+    return f"synthcity:val:count={count},size={SYNTHCITY_SIZE[0]}x{SYNTHCITY_SIZE[1]}"
+
+
+def data_source_ui() -> tuple[str, str | None]:
+    """The chosen source kind and its spec for :func:`gald_viz.data.sources.open_source` (None: upload).
+
+    The fields of the other kinds keep what was typed (``persist_state``) while they are hidden.
+    """
     kind = st.selectbox("Data source", SOURCES, key="sb.source")
-    arg1 = arg2 = ""
-    if kind == SOURCES[0]:
-        st.number_input("SynthCity val images", min_value=1, max_value=500, step=1, key="sb.synthcity_count")
-    elif kind == SOURCES[1]:
-        arg1 = st.text_input(
-            "Cityscapes root", key="sb.cityscapes_root", help="Defaults to $CITYSCAPES_DATASET"
-        )
-    elif kind == SOURCES[2]:
-        arg1 = st.text_input("Images folder", key="sb.images_dir")
-        arg2 = st.text_input("Labels folder", key="sb.labels_dir", help="trainId or labelId PNGs, same names")
-    return kind, arg1.strip(), arg2.strip(), int(st.session_state["sb.synthcity_count"])
+    if kind == SOURCES[1]:
+        root = st.text_input(
+            "Cityscapes root",
+            key="sb.cityscapes_root",
+            help="Defaults to $CITYSCAPES_DATASET",
+            persist_state="session",
+        ).strip()
+        return kind, f"cityscapes:val:{root}" if root else "cityscapes:val"
+    if kind == SOURCES[2]:
+        images = st.text_input("Images folder", key="sb.images_dir", persist_state="session").strip()
+        labels = st.text_input(
+            "Labels folder",
+            key="sb.labels_dir",
+            help="trainId or labelId PNGs, same names",
+            persist_state="session",
+        ).strip()
+        return kind, f"folders:{images},{labels}"
+    if kind == SOURCES[3]:
+        return kind, None
+    count = st.number_input(
+        "SynthCity val images",
+        min_value=1,
+        max_value=500,
+        step=1,
+        key="sb.synthcity_count",
+        persist_state="session",
+    )
+    return kind, synthcity_spec(int(count))
 
 
 def upload_ui() -> tuple[object | None, object | None]:
@@ -147,22 +174,50 @@ def _resolve_device(choice: str) -> str:
         return "cpu"
 
 
+def _label_ids_to_train(ids, name: str):
+    """Uploaded label ids as trainIds: Cityscapes labelIds are mapped, as FolderPairs' "auto" does."""
+    if "labelIds" in name or (
+        "trainIds" not in name and ((ids >= NUM_CLASSES) & (ids != IGNORE_INDEX)).any()
+    ):
+        return to_train_ids(ids)
+    return ids
+
+
 def _uploaded_sample(image_file, label_file) -> Sample:
     image = read_image(image_file.getvalue(), name=image_file.name)
     label = None
     if label_file is not None:
-        label = read_label_map(label_file.getvalue(), name=label_file.name)
+        label = _label_ids_to_train(
+            read_label_map(label_file.getvalue(), name=label_file.name), label_file.name
+        )
         if label.shape != image.shape[:2]:
             raise ValueError(
-                f"{label_file.name}: label map is {label.shape[1]}×{label.shape[0]} but the image "
-                f"{image_file.name} is {image.shape[1]}×{image.shape[0]}"
+                f"{label_file.name}: the label map is {label.shape[1]}×{label.shape[0]} px but the image "
+                f"{image_file.name} is {image.shape[1]}×{image.shape[0]} px"
             )
     return Sample(image=image, label=label, name=image_file.name)
 
 
-def _load_data(kind: str, arg1: str, arg2: str, count: int) -> tuple[str, list[str], Sample, str]:
-    """Resolve the source and the current image; on bad input, say why and use SynthCity."""
-    default = (SOURCES[0], "", "", count)
+def _folder_stamp(kind: str) -> str:
+    """Modification times of the folders a source reads, so a changed folder is listed again."""
+    if kind == SOURCES[1]:
+        root = st.session_state.get("sb.cityscapes_root") or os.environ.get("CITYSCAPES_DATASET", "")
+        return cache.path_key(root) if root else ""
+    if kind == SOURCES[2]:
+        return "|".join(
+            cache.path_key(st.session_state.get(k) or ".") for k in ("sb.images_dir", "sb.labels_dir")
+        )
+    return ""
+
+
+def _load_data(
+    kind: str, spec: str | None, default_spec: str
+) -> tuple[str | None, str, list[str], Sample, str]:
+    """Resolve the source and the current image; on bad input, say why and use SynthCity.
+
+    Returns:
+        (spec or None for an upload, provenance text, image names, current sample, image cache key).
+    """
     if kind == SOURCES[3]:
         image_file, label_file = upload_ui()
         if image_file is not None:
@@ -171,50 +226,70 @@ def _load_data(kind: str, arg1: str, arg2: str, count: int) -> tuple[str, list[s
                 key = "upload/" + cache.bytes_key(image_file.getvalue())
                 if label_file is not None:
                     key += "+" + cache.bytes_key(label_file.getvalue())
-                return f"upload {image_file.name}", [s.name], s, key
+                return None, f"upload {image_file.name}", [s.name], s, key
             except ValueError as err:
                 st.error(f"{err}. Showing SynthCity instead.")
         else:
             st.info("Upload an image (a label map is optional). Showing SynthCity until then.")
-        kind, arg1, arg2, count = default
+        spec = default_spec
     try:
-        stamp = "|".join(cache.path_key(a) for a in (arg1, arg2) if a)
-        src = _source(kind, arg1, arg2, count, stamp)
+        src = _source(spec, _folder_stamp(kind))
         if len(src) == 0:
-            raise ValueError(f"{arg1 or kind}: no images found")
+            raise ValueError(f"source {spec!r}: no images found")
     except ValueError as err:
         st.error(f"{err}. Showing SynthCity instead.")
-        src = _source(*default)
+        spec, src = default_spec, _source(default_spec)
     names = list(src.names)
     name = image_picker_ui(names)
-    text = src.describe()
-    index = names.index(name)
     try:
-        s = cache.sample(text, index, src)
+        s = cache.sample(_cache_text(spec, src), names.index(name), src)
     except ValueError as err:
         st.error(f"{err}. Showing the first SynthCity image instead.")
-        src = _source(*default)
-        text, names = src.describe(), list(src.names)
-        s = cache.sample(text, 0, src)
-    return text, names, s, cache.image_key(text, s.name)
+        spec, src = default_spec, _source(default_spec)
+        names = list(src.names)
+        s = cache.sample(_cache_text(spec, src), 0, src)
+    return spec, src.describe(), names, s, cache.image_key(_cache_text(spec, src), s.name)
+
+
+def _cache_text(spec: str, src) -> str:
+    """What identifies a source's images in cache keys.
+
+    SynthCity scenes do not depend on how many are listed, so they are keyed by the job spec, not
+    the count; other sources by their provenance text (folders, encoding).
+    """
+    return SYNTHCITY_JOB_SPEC if spec.startswith("synthcity:") else src.describe()
 
 
 def _load_model(picked: str, fallback: str, device: str, label: str) -> cache.LoadedModel:
-    try:
-        if not picked:
-            raise ValueError(f"{label}: type a checkpoint path")
-        return cache.loaded_model(picked, device)
-    except ValueError as err:
-        st.error(f"{err}. Using {fallback} instead.")
-        return cache.loaded_model(fallback, device)
+    """Load the picked model; on failure say why and fall back to the default, then to any bundled one.
+
+    When nothing loads (no bundled checkpoints at all), the page stops with an error instead of crashing.
+    """
+    candidates = [picked, fallback, *list_bundled()]
+    problems = []
+    for name in dict.fromkeys(candidates):
+        try:
+            if not name:
+                raise ValueError(f"{label}: type a checkpoint path")
+            stamp = "" if name in list_bundled() else cache.path_key(name)
+            loaded = cache.loaded_model(name, device, stamp)
+        except ValueError as err:
+            problems.append(str(err))
+            continue
+        if problems:
+            st.error(f"{problems[0]}. Using {name} instead.")
+        return loaded
+    st.error(f"{label}: no model could be loaded ({'; '.join(problems)}).")
+    st.stop()
 
 
 def render_sidebar() -> Settings:
     """Draw the shared sidebar and resolve it into data, models and display settings."""
     with st.sidebar:
         st.header("Data")
-        kind, arg1, arg2, count = data_source_ui()
-        source_text, names, s, key = _load_data(kind, arg1, arg2, count)
+        kind, spec = data_source_ui()
+        default_spec = synthcity_spec(int(st.session_state["sb.synthcity_count"]))
+        spec, source_text, names, s, key = _load_data(kind, spec, default_spec)
         st.header("Models")
         bundled = list(list_bundled())
         ga_pick = model_picker_ui("ga", "GA model", bundled)
@@ -224,6 +299,7 @@ def render_sidebar() -> Settings:
     ga = _load_model(ga_pick, DEFAULT_GA_MODEL, device, "GA model")
     gald = _load_model(gald_pick, DEFAULT_GALD_MODEL, device, "GALD model")
     return Settings(
+        data_spec=SYNTHCITY_JOB_SPEC if spec is not None and spec.startswith("synthcity:") else spec,
         source_text=source_text,
         names=names,
         sample=s,

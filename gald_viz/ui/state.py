@@ -21,12 +21,11 @@ THRESHOLDS_PX = (3, 5, 9, 12)
 """Table V's boundary tolerances at 1024×2048 (diagonal fractions 0.00088/0.001875/0.00375/0.005)."""
 
 PAGES = {"home": "Home", "compare": "Compare", "local": "Local distribution", "boundary": "Boundary F-scores"}
-"""Query-parameter value → page title; app.py builds its navigation from this."""
+"""Page id (URL path and ``page`` query parameter) → page title; app.py builds its navigation from this."""
 
 # Keys that are not widgets: they survive page switches, and the URL is written from them.
 PIXEL = "gv.pixel"
 LAST_CLICK = "gv.last_click"
-PAGE = "gv.page"
 THRESHOLD = "gv.threshold"
 """Boundary tolerance in px (one of :data:`THRESHOLDS_PX`), shared by the Compare and Boundary pages."""
 _READY = "gv.ready"
@@ -52,50 +51,67 @@ def defaults() -> dict[str, object]:
         THRESHOLD: THRESHOLDS_PX[0],
         PIXEL: None,
         LAST_CLICK: None,
-        PAGE: "home",
     }
 
 
 def init_session() -> bool:
-    """Set every default once per session, then let the URL override the view it names.
+    """Set missing defaults, and on the session's first call let the URL override the view it names.
 
-    A later call does nothing, so pages can call it whether or not the router already did.
+    Later calls only restore missing defaults, so pages can call it whether or not the router did.
 
     Returns:
         True on the session's first call (the one that read the URL).
     """
+    for key, value in defaults().items():
+        # Every run: a value the user never set may have been dropped with its widget (a page run on
+        # its own, as AppTest's page switches do, does not draw the router's sidebar).
+        st.session_state.setdefault(key, value)
     if st.session_state.get(_READY):
         return False
-    for key, value in defaults().items():
-        st.session_state.setdefault(key, value)
     params = st.query_params
-    for param, key in _URL_KEYS.items():
-        if param in params:
-            st.session_state[key] = _parse(param, params[param])
-    for param in ("ga", "gald"):
-        # A URL names a model by its bundled name or by a checkpoint path; paths go to the path field.
-        value = params.get(param, "")
-        if value and not value.startswith(BUNDLED_PREFIX):
-            st.session_state[f"sb.{param}_model"] = OTHER_CHECKPOINT
-            st.session_state[f"sb.{param}_path"] = value
+    select_view(
+        image=params.get("image"),
+        ga=params.get("ga"),
+        gald=params.get("gald"),
+        threshold=_threshold(params["threshold"]) if "threshold" in params else None,
+    )
     if "x" in params and "y" in params:
         # A hand-edited URL with junk coordinates just starts at the default pixel.
         with contextlib.suppress(ValueError):
             st.session_state[PIXEL] = (int(params["x"]), int(params["y"]))
-    if params.get("page") in PAGES:
-        st.session_state[PAGE] = params["page"]
     st.session_state[_READY] = True
     return True
 
 
-def _parse(param: str, value: str) -> object:
-    if param == "threshold":
-        try:
-            px = int(value)
-        except ValueError:
-            return THRESHOLDS_PX[0]
-        return px if px in THRESHOLDS_PX else THRESHOLDS_PX[0]
-    return value
+def _threshold(value: str) -> int:
+    """A threshold from the URL: one of Table V's pixel radii, else the first."""
+    try:
+        px = int(value)
+    except ValueError:
+        return THRESHOLDS_PX[0]
+    return px if px in THRESHOLDS_PX else THRESHOLDS_PX[0]
+
+
+def select_view(
+    *, image: str | None = None, ga: str | None = None, gald: str | None = None, threshold: int | None = None
+) -> None:
+    """Point the session at an image, models and threshold (from a URL or a link inside the app).
+
+    Must run before the sidebar's widgets are drawn (at the start of a run or in a callback). A model is a
+    bundled name or a checkpoint path; paths go to the picker's path field.
+    """
+    if image:
+        st.session_state["sb.image"] = image
+    for role, name in (("ga", ga), ("gald", gald)):
+        if not name:
+            continue
+        if name.startswith(BUNDLED_PREFIX):
+            st.session_state[f"sb.{role}_model"] = name
+        else:
+            st.session_state[f"sb.{role}_model"] = OTHER_CHECKPOINT
+            st.session_state[f"sb.{role}_path"] = name
+    if threshold is not None:
+        st.session_state[THRESHOLD] = threshold
 
 
 def write_query_params(page: str) -> None:

@@ -22,7 +22,7 @@ def export_buttons(key: str, build: Callable[[], Figure], file_stem: str) -> Non
         build: makes the matplotlib figure (runs in Streamlit's download thread, not on every rerun).
         file_stem: file name without extension.
     """
-    png_col, pdf_col = st.columns(2)
+    png_col, pdf_col, _ = st.columns([1, 1, 4])
     for col, fmt, mime in ((png_col, "png", "image/png"), (pdf_col, "pdf", "application/pdf")):
         col.download_button(
             f"{fmt.upper()}",
@@ -66,7 +66,7 @@ def page_link(path: str, label: str, icon: str = "") -> None:
     if is_routed():
         st.page_link(path, label=label, icon=icon or None)
     else:
-        st.markdown(f"{icon} **{label}**")
+        st.markdown(f"**{label}**")
 
 
 def model_summary(loaded: LoadedModel) -> dict[str, object]:

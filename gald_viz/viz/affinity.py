@@ -117,7 +117,7 @@ def zoom_crop(
     effective_stride: tuple[float, float],
     *,
     dilation: int,
-    size: int = 420,
+    size: int = 600,
 ) -> Crop:
     """A square neighbourhood of the click, enlarged, with every k×k sampling cell drawn (GALD Fig. 9).
 
@@ -135,19 +135,30 @@ def zoom_crop(
     k = view.weights.shape[0]
     half = (k // 2) * dilation * max(sx, sy) + 1.5 * max(sx, sy)
     cx, cy = view.centre
-    x0, y0 = cx - half, cy - half
-    span = 2 * half
+    # Whole native pixels, so the crop is a slice (padded where it leaves the image) and one resize.
+    x0, y0 = int(np.floor(cx - half)), int(np.floor(cy - half))
+    span = int(np.ceil(2 * half)) + 1
     zoom = size / span
-    # Native pixel of every output pixel (nearest), so cells stay crisp blocks.
-    xs = np.floor(x0 + (np.arange(size) + 0.5) / zoom).astype(np.intp)
-    ys = np.floor(y0 + (np.arange(size) + 0.5) / zoom).astype(np.intp)
     h, w = image.shape[:2]
-    inside_x, inside_y = (xs >= 0) & (xs < w), (ys >= 0) & (ys < h)
-    canvas = np.empty((size, size, 3), np.uint8)
-    canvas[:] = _OUTSIDE_FILL
-    canvas[np.ix_(inside_y, inside_x)] = image[np.ix_(ys[inside_y], xs[inside_x])]
+    sub = image[max(0, y0) : max(0, min(h, y0 + span)), max(0, x0) : max(0, min(w, x0 + span))]
+    top_pad, left_pad = min(span, max(0, -y0)), min(span, max(0, -x0))
+    if sub.size:
+        bottom_pad, right_pad = span - top_pad - sub.shape[0], span - left_pad - sub.shape[1]
+        region = cv2.copyMakeBorder(
+            np.ascontiguousarray(sub),
+            top_pad,
+            bottom_pad,
+            left_pad,
+            right_pad,
+            cv2.BORDER_CONSTANT,
+            value=_OUTSIDE_FILL,
+        )
+    else:
+        region = np.full((span, span, 3), _OUTSIDE_FILL, np.uint8)
+    canvas = cv2.resize(region, (size, size), interpolation=cv2.INTER_NEAREST)
     top = float(np.nanmax(view.weights))
-    font_scale = max(0.3, min(0.5, sx * zoom / 60))
+    cell_px = min(sx, sy) * zoom
+    font_scale = min(0.5, cell_px / 90)
     for (r, c), weight in np.ndenumerate(view.weights):
         px, py = view.positions[r, c]
         a, b = (px - sx / 2 - x0) * zoom, (py - sy / 2 - y0) * zoom
@@ -160,6 +171,8 @@ def zoom_crop(
             cv2.line(canvas, (round(a), round(b)), (round(e), round(f)), _OUTSIDE_MARK, 1, cv2.LINE_AA)
             cv2.line(canvas, (round(a), round(f)), (round(e), round(b)), _OUTSIDE_MARK, 1, cv2.LINE_AA)
             cv2.rectangle(canvas, (round(a), round(b)), (round(e), round(f)), _OUTSIDE_MARK, 1)
+        if cell_px < 30:
+            continue  # too small to label; the heatmap and table carry the numbers
         text = f"{weight:.2f}"
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
         org = (round((a + e - tw) / 2), round((b + f + th) / 2))

@@ -33,8 +33,8 @@ def click_to_native(click: dict, native_size: tuple[int, int]) -> tuple[int, int
     (1022, 20)
     """
     h, w = native_size
-    x = int(np.floor((click["x"] + 0.5) * w / click["width"]))
-    y = int(np.floor((click["y"] + 0.5) * h / click["height"]))
+    x = int(np.floor(click["x"] * w / click["width"]))
+    y = int(np.floor(click["y"] * h / click["height"]))
     return min(max(x, 0), w - 1), min(max(y, 0), h - 1)
 
 
@@ -134,7 +134,7 @@ def static_panels(
         analysis: the model's analysis of the image.
         image: native H×W×3 uint8.
         label: native GT trainIds or None.
-        display_hw: (height, width) of the displayed pictures.
+        display_hw: (height, width) of the clickable picture (the maps get half of it).
         background: one of :data:`BACKGROUNDS` for the clickable picture.
         opacity: label overlay opacity.
         ga_features: X_g as C×h×w (for PCA or one channel), or None to use the channel mean.
@@ -154,12 +154,15 @@ def static_panels(
         base = small
     out = StaticPanels(base=base)
 
+    # The maps sit three to a row, so they are drawn at half the clickable picture's size.
+    ph, pw = max(1, dh // 2), max(1, dw // 2)
+
     def cells(rgb_small: np.ndarray) -> np.ndarray:
-        return resize(rgb_small, dh, dw, labels=True)
+        return resize(rgb_small, ph, pw, labels=True)
 
     if "probe.ga" in analysis.probe_preds:
         out.panels["GA stage prediction (probe on X_g)"] = colorize(
-            resize(analysis.probe_preds["probe.ga"], dh, dw, labels=True)
+            resize(analysis.probe_preds["probe.ga"], ph, pw, labels=True)
         )
     else:
         out.missing.append("No GA-stage probe head: the GA-stage prediction (Fig. 8) is not available.")
@@ -262,7 +265,7 @@ def click_view(
         clickable = aff.draw_on_image(static.base, view, stride, scale=scale)
         crop = aff.zoom_crop(image, view, stride, dilation=analysis.ldv2_dilation)
         table = aff.weights_table(view, analysis.ldv2_dilation)
-        values["entropy"] = f"{view.entropy:.3f} nats ({view.entropy_normalised:.2f} of uniform)"
+        values["entropy"] = f"{view.entropy:.3f} nats ({view.entropy_normalised:.0%} of max)"
         values["same-GT-class share"] = (
             "n/a" if view.same_class_share is None else f"{view.same_class_share:.3f}"
         )

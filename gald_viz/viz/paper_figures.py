@@ -212,6 +212,7 @@ def fig8_stage_predictions(
 def fig9_affinity(
     crop: np.ndarray,
     weights: np.ndarray,
+    inside: np.ndarray,
     overview: np.ndarray,
     *,
     marker: tuple[float, float],
@@ -222,7 +223,8 @@ def fig9_affinity(
 
     Args:
         crop: the neighbourhood with the weighted sampling cells drawn on it (H×W×3 uint8).
-        weights: k×k weights (sum 1; NaN where the position falls outside the image).
+        weights: k×k softmax weights (sum 1).
+        inside: k×k bool, False where the position falls outside the image (drawn grey, marked "out").
         overview: the whole image with a crosshair at the point.
         marker: the point in ``overview``'s pixels.
         caption: convention text.
@@ -240,13 +242,13 @@ def fig9_affinity(
     axes[0].set_title("image (clicked point)", fontsize=8)
     axes[1].imshow(crop, interpolation="nearest")
     axes[1].set_title("sampling positions, weight as opacity", fontsize=8)
-    # Positions outside the image (NaN) are drawn grey and labelled "out".
+    # Positions outside the image are drawn grey and marked "out": zero-padded keys still take weight.
     cmap = colormaps["viridis"].with_extremes(bad="0.8")
-    im = axes[2].imshow(np.ma.masked_invalid(weights), cmap=cmap, vmin=0)
-    top_weight = np.nanmax(weights)
+    im = axes[2].imshow(np.ma.masked_where(~inside, weights), cmap=cmap, vmin=0)
+    top_weight = float(weights.max())
     for (r, c), v in np.ndenumerate(weights):
-        dark = not np.isnan(v) and v < top_weight / 2
-        label = "out" if np.isnan(v) else f"{v:.2f}"
+        dark = bool(inside[r, c]) and v < top_weight / 2
+        label = f"{v:.2f}" if inside[r, c] else f"{v:.2f}\nout"
         axes[2].text(c, r, label, ha="center", va="center", fontsize=6, color="white" if dark else "black")
     axes[2].set_title(f"{k}×{k} softmax weights", fontsize=8)
     top.colorbar(im, ax=axes[2], fraction=0.046, pad=0.02, shrink=0.7).ax.tick_params(labelsize=6)
@@ -277,6 +279,34 @@ def fig10_error_maps(
     return layout(
         panels, caption=caption, ncols=2, legend_classes=classes_present(gt), extra_legend=error_legend
     )
+
+
+def tolerance_curves(
+    curves: dict[str, tuple[Sequence[int], Sequence[float]]],
+    *,
+    caption: str,
+    marks: Sequence[int] = (3, 5, 9, 12),
+) -> Figure:
+    """Boundary F (class mean) against the tolerance radius in pixels, one line per model.
+
+    Args:
+        curves: model → (radii in px, F in [0, 1]).
+        caption: convention text (reduction, image size, ignore label).
+        marks: radii marked with dotted lines (Table V's 3/5/9/12 px at 1024×2048).
+    """
+    fig, top = _with_footer(5.0, 3.0, [], caption)
+    ax = top.subplots()
+    for name, (radii, f) in curves.items():
+        ax.plot(list(radii), list(f), marker="o", ms=3, label=name)
+    for r in marks:
+        ax.axvline(r, color="grey", ls=":", lw=0.8)
+    ax.set_xlabel("tolerance radius (px)", fontsize=8)
+    ax.set_ylabel("boundary F (mean over classes)", fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6)
+    return fig
 
 
 def _stretch(values: np.ndarray, height: int, width: int) -> np.ndarray:

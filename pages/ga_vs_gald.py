@@ -104,9 +104,6 @@ else:
         f"Error maps: {swatches(ERROR_COLORS)}  \nFour-way: {swatches(FOURWAY_COLORS)}",
         unsafe_allow_html=True,
     )
-    counts_col, export_col = st.columns([3, 1])
-    counts_col.markdown("**Four-way counts** (pixels; rows: GT class)")
-    counts_col.dataframe(err.fourway_counts, width="stretch", height=260)
 
     def error_figure():
         pics = {
@@ -121,9 +118,10 @@ else:
             small, resize(gt, dh, dw, labels=True), pics, caption=caption, error_legend=legend_colors
         )
 
-    with export_col:
-        st.caption("Export Fig. 10 layout")
-        export_buttons("cmp.export_errors", error_figure, f"errors_{sample.name}")
+    st.caption("Export the error maps (Fig. 10 layout)")
+    export_buttons("cmp.export_errors", error_figure, f"errors_{sample.name}")
+    st.markdown("**Four-way counts** (pixels; rows: GT class)")
+    st.dataframe(err.fourway_counts, width="stretch", height=260, key="cmp.fourway_counts")
 
     st.subheader("Scores on this image")
     ga_scores = cache.scores(ga.key, settings.image_key, ga_an.pred, gt)

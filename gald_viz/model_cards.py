@@ -1,0 +1,240 @@
+"""Model cards for the bundled checkpoints, rendered from their metadata and stored evaluation runs.
+
+Every number on a card comes from a file: architecture, parameters, training command, iterations, time
+and device from the checkpoint's safetensors metadata (written by :mod:`gald_viz.train`); SynthCity val
+mIoU and G-SCNN boundary F at 3/5/9/12 px from the finished evaluation run of *that* checkpoint (matched
+by sha256) in the results store; the paper's figures from :mod:`gald_viz.published` (Cityscapes val,
+ResNet-50 for Table I, ResNet-101 for Table V).
+
+``python -m gald_viz.model_cards [--db results/gald_viz.sqlite] [--readme checkpoints/README.md]``
+rewrites only the block between the ``cards:begin`` / ``cards:end`` markers, so hand-written notes
+around it stay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from safetensors import safe_open
+
+from gald_viz import published
+from gald_viz.checkpoints import BUNDLED_DIR
+
+#: Bundled models, in table order.
+BUNDLED = ("fcn", "aspp", "aspp_ldv1", "aspp_ldv2", "cgnl_ldv1")
+EVAL_DATA, EVAL_LIMIT = "synthcity:val", 50
+BEGIN, END = "<!-- cards:begin -->", "<!-- cards:end -->"
+
+#: Table I row (ResNet-50) and Table V row (ResNet-101) of the same GA/LD arrangement; None: not published.
+PUBLISHED_ROWS: dict[str, tuple[str, str | None]] = {
+    "fcn": ("FCN baseline", None),
+    "aspp": ("+ASPP", None),
+    "aspp_ldv1": ("+ASPP+LDv1", "GALD (LDv1)"),
+    "aspp_ldv2": ("+ASPP+LDv2", "GALD (LDv2)"),
+    "cgnl_ldv1": ("+CGNL+LDv1", "GALD (LDv1)"),
+}
+
+
+class CardError(ValueError):
+    """A checkpoint or evaluation run a card needs is missing; the message names it."""
+
+
+@dataclass(frozen=True)
+class Card:
+    """What one model card shows."""
+
+    name: str
+    meta: dict[str, str]
+    params: int
+    size_mb: float
+    sha256: str
+    miou: float
+    boundary_f: list[float]
+    radii_px: list[int]
+    n_images: int
+    eval_device: str
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, str], int, str]:
+    """(metadata, parameter count, sha256) of a project safetensors file, without building the model."""
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata() or {})
+        keys = list(f.keys())
+        params = sum(math.prod(f.get_slice(k).get_shape()) for k in keys if not _is_buffer(k))
+    return meta, params, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _is_buffer(key: str) -> bool:
+    return key.endswith(("running_mean", "running_var", "num_batches_tracked"))
+
+
+def evaluation(db: Path, sha256: str) -> tuple[pd.DataFrame, dict]:
+    """Table V frame of the finished :data:`EVAL_DATA` run of the checkpoint with ``sha256``."""
+    from gald_viz.store import ResultsStore
+
+    with ResultsStore(db, read_only=True) as store:
+        runs = store.runs()
+        match = runs[
+            (runs["checkpoint_sha256"] == sha256)
+            & (runs["data_spec"] == EVAL_DATA)
+            & (runs["status"] == "finished")
+            & (runs["n_done"] >= EVAL_LIMIT)
+        ]
+        if match.empty:
+            raise CardError(
+                f"{db}: no finished {EVAL_DATA} run of >= {EVAL_LIMIT} images for sha256 {sha256[:16]}"
+            )
+        table = store.table_v(match.iloc[0]["run_id"])
+    return table, table.attrs["run"]
+
+
+def load_card(name: str, db: Path) -> Card:
+    """Collect the card of bundled model ``name`` from its checkpoint and its evaluation run."""
+    path = BUNDLED_DIR / "synthcity" / f"{name}.safetensors"
+    if not path.is_file():
+        raise CardError(f"{path}: bundled checkpoint missing")
+    meta, params, sha = read_checkpoint(path)
+    table, run = evaluation(db, sha)
+    boundary = table[table["metric"] == "boundary_f"]
+    return Card(
+        name=name,
+        meta=meta,
+        params=params,
+        size_mb=path.stat().st_size / 2**20,
+        sha256=sha,
+        miou=float(table[table["metric"] == "iou"]["mean"].iloc[0]),
+        boundary_f=[float(v) for v in boundary["mean"]],
+        radii_px=[int(r) for r in boundary["radius_px"]],
+        n_images=int(run["n_done"]),
+        eval_device=str(run["device"]),
+    )
+
+
+def _published(name: str) -> tuple[float, list[float] | None]:
+    row_i, row_v = PUBLISHED_ROWS[name]
+    t1 = published.table_i()
+    miou = float(t1[t1["method"] == row_i]["miou_val"].iloc[0])
+    if row_v is None:
+        return miou, None
+    t5 = published.table_v()
+    return miou, [float(v) for v in t5[t5["method"] == row_v].sort_values("threshold_px")["mean"]]
+
+
+def _pct(values: list[float]) -> str:
+    return " / ".join(f"{100 * v:.1f}" for v in values)
+
+
+def _minutes(meta: dict[str, str]) -> str:
+    return f"{float(meta['train_seconds']) / 60:.0f} min"
+
+
+def render(cards: list[Card]) -> str:
+    """The generated Markdown block: one table row and one section per card."""
+    radii = "/".join(str(r) for r in cards[0].radii_px)
+    lines = [
+        BEGIN,
+        "",
+        f"| model | GA | LD | params | iters | train time | SynthCity val mIoU (%) |"
+        f" boundary F {radii} px (%) | published mIoU, Cityscapes R50 (%) |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for c in cards:
+        ga, ld = _ga_ld(c.meta["gald_viz.arch"])
+        lines.append(
+            f"| `synthcity/{c.name}` | {ga} | {ld} | {c.params / 1e6:.2f} M | {c.meta['iters']}"
+            f" | {_minutes(c.meta)} | {100 * c.miou:.1f} | {_pct(c.boundary_f)}"
+            f" | {_published(c.name)[0]:.1f} |"
+        )
+    for c in cards:
+        lines += ["", *_section(c)]
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def _ga_ld(arch: str) -> tuple[str, str]:
+    from gald_viz.models.zoo import ZOO
+
+    cfg = ZOO[arch]
+    return cfg["ga"].upper() if cfg["ga"] != "none" else "—", cfg["ld"].upper() if cfg[
+        "ld"
+    ] != "none" else "—"
+
+
+def _section(c: Card) -> list[str]:
+    arch = c.meta["gald_viz.arch"]
+    options = json.loads(c.meta["gald_viz.options"])
+    scale = float(options["input_scale"])
+    h, w = round(1024 * scale), round(2048 * scale)
+    head = " + ".join(x for x in _ga_ld(arch) if x != "—") or "no GA/LD head"
+    pub_miou, pub_f = _published(c.name)
+    row_i, row_v = PUBLISHED_ROWS[c.name]
+    init = json.loads(c.meta.get("init", "null"))
+    prefixes = ", ".join(f"`{p}`" for p in json.loads(c.meta.get("init_only", "[]"))) or "all names"
+    init_text = (
+        "random initialisation"
+        if init is None
+        else f"initialised from `{Path(init).name}` (tensors under {prefixes}), the rest random"
+    )
+    published_f = (
+        f"Table V, {row_v} (ResNet-101): boundary F {_pct([v / 100 for v in pub_f])} % at 3/5/9/12 px."
+        if pub_f
+        else "Table V publishes no boundary F for this arrangement."
+    )
+    radii = "/".join(map(str, c.radii_px))
+    return [
+        f"### `synthcity/{c.name}`",
+        "",
+        f"- **Architecture**: `{arch}` ({head} on the `{options['backbone']}` dilated ResNet), head width"
+        f" {options['head_channels']}, output stride 8,"
+        f" probe heads {'on' if options.get('probes') else 'off'},"
+        f" `input_scale={scale:g}`: a 1024×2048 image runs at {h}×{w}"
+        f" ({math.ceil(h / 8) + 1}×{math.ceil(w / 8) + 1} logits).",
+        f"- **Parameters**: {c.params:,} ({c.size_mb:.1f} MB file, sha256 `{c.sha256[:16]}…`).",
+        f"- **Training**: {c.meta['iters']} iterations, batch {c.meta['batch']}, crops {c.meta['crop']},"
+        f" lr {c.meta['lr']} (poly 0.9), weight decay {c.meta['wd']}, seed {c.meta['seed']}; {init_text};"
+        f" data {c.meta['data']}. {_minutes(c.meta)} on {c.meta['device']}; commit `{c.meta['git_commit']}`.",
+        f"- **Command**: `{c.meta['command']}`",
+        f"- **SynthCity val** ({c.n_images} images at 1024×2048, {c.eval_device}): mIoU {100 * c.miou:.1f} %,"
+        f" boundary F {_pct(c.boundary_f)} % at {radii} px.",
+        f"- **Evaluate**: `python -m gald_viz.evaluate model --model synthcity/{c.name} --data {EVAL_DATA}"
+        f" --limit {EVAL_LIMIT}`",
+        f"- **Published** (Cityscapes val, not SynthCity): Table I {row_i} (ResNet-50) mIoU {pub_miou:.1f} %."
+        f" {published_f}",
+    ]
+
+
+def update_readme(readme: Path, block: str) -> None:
+    """Replace the marked block of ``readme`` (append it when the markers are absent)."""
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    readme.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gald_viz.jobs import DEFAULT_DB
+
+    p = argparse.ArgumentParser(prog="python -m gald_viz.model_cards", description=__doc__.split("\n\n")[0])
+    p.add_argument("--db", default=str(DEFAULT_DB), help="results database holding the evaluation runs")
+    p.add_argument("--readme", default=str(BUNDLED_DIR / "README.md"))
+    a = p.parse_args(argv)
+    try:
+        block = render([load_card(name, Path(a.db)) for name in BUNDLED])
+    except CardError as exc:
+        print(f"error: {exc}")
+        return 2
+    update_readme(Path(a.readme), block)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""Boundary F tables in GALD's Table V layout for the app: stored runs, live results and published rows.
+
+GALD (Li et al., IEEE TIP 2021) Table V lists boundary F (%) per class at 3/5/9/12 px (the G-SCNN
+thresholds 0.00088/0.001875/0.00375/0.005 of the diagonal at 1024×2048) for Deeplabv3+, G-SCNN and GALD.
+Here every row is (source, model, threshold) and the columns are the 19 classes and their mean, in %,
+so runs from the results store, live results of the current image and the paper's numbers sit side by
+side, each labelled with where it comes from.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from gald_viz.data.labels import CLASS_NAMES
+from gald_viz.published import table_v as published_table_v
+from gald_viz.tables import table_v_frame
+
+PUBLISHED = "published: GALD paper, Cityscapes val, ResNet-101"
+INDEX = ("source", "model", "threshold")
+COLUMNS = [*CLASS_NAMES, "mean"]
+
+
+def published_rows() -> pd.DataFrame:
+    """The paper's Table V (Deeplabv3+, G-SCNN, GALD LDv1/LDv2) in this module's layout."""
+    pub = published_table_v()
+    frame = pd.DataFrame(
+        {
+            "source": PUBLISHED,
+            "model": pub["method"],
+            "threshold": [f"{int(px)} px" for px in pub["threshold_px"]],
+            **{c: pub[c].astype(float) for c in COLUMNS},
+        }
+    )
+    return frame.set_index(list(INDEX))
+
+
+def store_rows(table: pd.DataFrame, *, source: str, model: str) -> pd.DataFrame:
+    """Rows of one stored run, from ``ResultsStore.table_v`` (fractions) to % with radius labels."""
+    f = table[table["metric"] == "boundary_f"]
+    frame = table_v_frame(
+        f[list(CLASS_NAMES)].to_numpy(float),
+        f["mean"].to_numpy(float),
+        list(f["threshold"]),
+        [int(r) for r in f["radius_px"]],
+    )
+    return _labelled(frame, source, model)
+
+
+def live_rows(
+    per_class: np.ndarray, thresholds: Sequence[float], radii: Sequence[int], *, source: str, model: str
+) -> pd.DataFrame:
+    """Rows of a live result: (T, C) per-class F in [0, 1] on the current image (Table V reduction)."""
+    frame = table_v_frame(per_class, per_class.mean(axis=1), list(thresholds), list(radii))
+    return _labelled(frame, source, model)
+
+
+def _labelled(frame: pd.DataFrame, source: str, model: str) -> pd.DataFrame:
+    out = frame.reset_index()
+    out.insert(0, "model", model)
+    out.insert(0, "source", source)
+    return out.set_index(list(INDEX))[COLUMNS]
+
+
+def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Stack row blocks into one table (rows model × threshold, columns classes + mean)."""
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS, index=pd.MultiIndex.from_tuples([], names=list(INDEX)))
+    return pd.concat(frames)
+
+
+def select(
+    frame: pd.DataFrame, *, classes: Sequence[str], sort_by: str | None, ascending: bool
+) -> pd.DataFrame:
+    """Keep the chosen class columns (mean always last) and sort rows by a column, or keep the order.
+
+    >>> f = published_rows()
+    >>> list(select(f, classes=["road"], sort_by="mean", ascending=False).columns)
+    ['road', 'mean']
+    """
+    cols = [c for c in CLASS_NAMES if c in classes] + ["mean"]
+    out = frame[cols]
+    if sort_by:
+        out = out.sort_values(sort_by, ascending=ascending, kind="stable", na_position="last")
+    return out
+
+
+def row_groups(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (source, model) blocks of a table, in order."""
+    return list(dict.fromkeys(frame.index.droplevel("threshold")))
+
+
+def difference(frame: pd.DataFrame, a: tuple[str, str], b: tuple[str, str]) -> pd.DataFrame:
+    """B − A per class and threshold (percentage points), thresholds matched by their order.
+
+    Rows are labelled with both thresholds when their pixel radii differ (e.g. runs at other sizes).
+    """
+    fa, fb = frame.xs(a, level=("source", "model")), frame.xs(b, level=("source", "model"))
+    n = min(len(fa), len(fb))
+    labels = [ta if ta == tb else f"{ta} vs {tb}" for ta, tb in zip(fa.index[:n], fb.index[:n], strict=True)]
+    delta = fb.iloc[:n].to_numpy() - fa.iloc[:n].to_numpy()
+    return pd.DataFrame(delta, index=pd.Index(labels, name="threshold"), columns=fa.columns)
+
+
+def flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """One-level row labels ``source | model | threshold`` for CSV and LaTeX export."""
+    out = frame.copy()
+    out.index = pd.Index([" | ".join(map(str, key)) for key in frame.index], name="threshold")
+    return out

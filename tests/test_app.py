@@ -1,0 +1,234 @@
+"""AppTest smoke and interaction tests of app.py and every page, on the embedded default.
+
+The default is SynthCity val at 1024×2048 with the bundled ``synthcity/aspp`` (GA) and
+``synthcity/aspp_ldv2`` (GALD) models. Models and analyses are cached per process (st.cache_resource /
+st.cache_data), so only the first test pays for the forward passes.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from gald_viz.jobs import run_job
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["pages/home.py", "pages/ga_vs_gald.py", "pages/local_distribution.py", "pages/boundary_f.py"]
+TIMEOUT = 120
+
+
+def run(path: str, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def frame(at: AppTest, column: str):
+    """The first table on the page with this column (st.dataframe keys are not visible to AppTest)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def native_pixel(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**Native pixel:**"))
+
+
+def test_router_opens_home_with_defaults():
+    at = run("app.py")
+    assert_clean(at)
+    assert "GALD" in markdown_text(at)
+    models = at.dataframe[0].value
+    assert list(models.index) == ["synthcity/aspp", "synthcity/aspp_ldv2"]
+    assert models.loc["synthcity/aspp_ldv2", "local distribution"] == "ldv2"
+    assert at.query_params["page"] == "home"
+
+
+def test_router_opens_the_page_a_link_names():
+    at = run("app.py", page="local", x="64", y="32")
+    assert_clean(at)
+    assert native_pixel(at) == "**Native pixel:** `x=64, y=32`"
+    assert at.query_params["page"] == "local"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_its_own(page):
+    assert_clean(run(page))
+
+
+def test_compare_follows_image_model_and_threshold_widgets():
+    at = run("pages/ga_vs_gald.py")
+    assert_clean(at)
+    names = at.selectbox(key="sb.image").options
+    before = frame(at, "GALD fixes")
+    at.selectbox(key="sb.image").set_value(names[1]).run()
+    assert_clean(at)
+    assert at.query_params["image"] == names[1]
+    assert names[1] in at.caption[0].value
+    assert not before.equals(frame(at, "GALD fixes"))
+
+    at.selectbox(key="sb.gald_model").set_value("synthcity/aspp_ldv1").run()
+    assert_clean(at)
+    assert at.query_params["gald"] == "synthcity/aspp_ldv1"
+    assert any("aspp_ldv1" in h.value for h in at.subheader)
+
+    at.selectbox(key="cmp.threshold").set_value(9).run()
+    assert_clean(at)
+    assert at.query_params["threshold"] == "9"
+    assert any(e.label == "Per class at 9 px" for e in at.expander)
+
+
+def test_local_distribution_click_moves_the_view():
+    at = run("pages/local_distribution.py")
+    assert_clean(at)
+    start = native_pixel(at)
+    weights0 = at.table[0].value.to_numpy()
+    assert weights0.shape == (5, 5) and weights0.sum() == pytest.approx(1.0, abs=1e-4)
+
+    at.session_state["ld.click"] = {"x": 100, "y": 50, "width": 512, "height": 256}
+    at.run()
+    assert_clean(at)
+    # 2048 / 512 = 4 native pixels per displayed pixel.
+    assert native_pixel(at) == "**Native pixel:** `x=400, y=200`" != start
+    assert "display (100, 50) of 512×256 → native (400, 200) of 2048×1024" in markdown_text(at)
+    assert at.query_params["x"] == "400" and at.query_params["y"] == "200"
+    weights1 = at.table[0].value.to_numpy()
+    assert not np.allclose(weights0, weights1)
+
+    at.session_state["ld.click"] = {"x": 5, "y": 250, "width": 512, "height": 256}
+    at.run()
+    assert native_pixel(at) == "**Native pixel:** `x=20, y=1000`"
+    assert not np.allclose(weights1, at.table[0].value.to_numpy())
+
+
+def test_local_distribution_says_what_a_model_lacks():
+    at = run("pages/local_distribution.py")
+    at.selectbox(key="sb.gald_model").set_value("synthcity/cgnl_ldv1").run()
+    assert_clean(at)
+    notes = [i.value for i in at.info]
+    assert any("No LDv2" in n for n in notes) and not any("No LDv1" in n for n in notes)
+    assert "LDv1 mask mean at cell" in list(frame(at, "read-out")["read-out"])
+    at.number_input(key="ld.mask_channel").set_value(3).run()
+    assert_clean(at)
+
+    at.segmented_control(key="ld.which").set_value("GA model").run()
+    assert_clean(at)
+    notes = [i.value for i in at.info]
+    assert any("No LDv1" in n for n in notes) and any("No LDv2" in n for n in notes)
+
+
+def test_url_reopens_the_view():
+    at = AppTest.from_file(str(ROOT / "pages/local_distribution.py"), default_timeout=TIMEOUT)
+    at.query_params.update(
+        {
+            "image": "synthcity_000000_000002",
+            "gald": "synthcity/aspp_ldv2",
+            "x": "300",
+            "y": "200",
+            "threshold": "5",
+        }
+    )
+    at.run()
+    assert_clean(at)
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000002"
+    assert native_pixel(at) == "**Native pixel:** `x=300, y=200`"
+    assert at.session_state["gv.threshold"] == 5
+
+
+def test_missing_folder_and_cuda_choice_keep_the_app_usable(tmp_path):
+    at = run("pages/home.py")
+    at.selectbox(key="sb.source").set_value("Cityscapes folder").run()
+    at.text_input(key="sb.cityscapes_root").set_value(str(tmp_path / "nowhere")).run()
+    assert not at.exception
+    assert any("nowhere" in e.value for e in at.error)
+    assert "synthcity" in markdown_text(at)
+    if not torch.cuda.is_available():
+        at.selectbox(key="sb.device").set_value("cuda").run()
+        assert not at.exception
+        assert any("CUDA" in w.value for w in at.warning)
+        assert "**Device:** CPU" in markdown_text(at)
+
+
+def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
+    db = tmp_path / "results.sqlite"
+    for model in ("synthcity/aspp", "synthcity/aspp_ldv2"):
+        run_job(model, "synthcity:val:size=256x512", limit=2, device="cpu", db=db, progress=False)
+    at = run("pages/boundary_f.py")
+    at.text_input(key="bf.db").set_value(str(db)).run()
+    assert_clean(at)
+    table = frame(at, "mean")
+    sources = set(table.index.get_level_values("source"))
+    assert any(s.startswith("store run") for s in sources) and any(s.startswith("published") for s in sources)
+    assert any(c.value.startswith("Run ") and "256×512" in c.value for c in at.caption)
+    per_image = frame(at, "open")
+    assert len(per_image) == 2 and per_image["open"].str.startswith("compare?image=").all()
+
+    at.multiselect(key="bf.classes").set_value(["road", "car"]).run()
+    assert list(frame(at, "mean").columns) == ["road", "car", "mean"]
+    at.selectbox(key="bf.sort").set_value("mean").run()
+    assert frame(at, "mean")["mean"].is_monotonic_decreasing
+
+
+def test_boundary_page_runs_an_evaluation_job(tmp_path):
+    db = tmp_path / "job.sqlite"
+    at = run("pages/boundary_f.py")
+    at.text_input(key="bf.db").set_value(str(db)).run()
+    assert any("no results database yet" in i.value for i in at.info)
+    at.number_input(key="bf.job_images").set_value(1).run()
+    at.button(key="bf.run_job").click().run()
+    assert_clean(at)
+    sources = set(frame(at, "mean").index.get_level_values("source"))
+    assert sum(s.startswith("store run") for s in sources) == 2
+    assert len(frame(at, "open")) == 1
+
+
+def test_boundary_page_survives_a_corrupt_store(tmp_path):
+    bad = tmp_path / "broken.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    at = run("pages/boundary_f.py")
+    at.text_input(key="bf.db").set_value(str(bad)).run()
+    assert not at.exception and not at.error
+    assert any("broken.sqlite" in w.value for w in at.warning)
+    sources = set(frame(at, "mean").index.get_level_values("source"))
+    assert any(s.startswith("live") for s in sources)
+
+
+class _Upload:
+    """Stands in for Streamlit's UploadedFile (AppTest cannot drive a file uploader)."""
+
+    def __init__(self, name: str, array: np.ndarray) -> None:
+        import cv2
+
+        self.name = name
+        ok, buf = cv2.imencode(".png", array[:, :, ::-1] if array.ndim == 3 else array)
+        assert ok
+        self._data = buf.tobytes()
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_uploaded_image_and_label_map():
+    from gald_viz.ui.sidebar import _uploaded_sample
+
+    image = np.zeros((120, 240, 3), np.uint8)
+    label_ids = np.full((120, 240), 7, np.uint8)  # Cityscapes labelId 7 = road
+    label_ids[:, 120:] = 26  # car
+    s = _uploaded_sample(_Upload("street.png", image), _Upload("street_gtFine_labelIds.png", label_ids))
+    assert s.name == "street.png" and s.label[0, 0] == 0 and s.label[0, 200] == 13
+    with pytest.raises(ValueError, match=r"small\.png.*street\.png"):
+        _uploaded_sample(_Upload("street.png", image), _Upload("small.png", label_ids[:60]))
+    with pytest.raises(ValueError, match="broken.png"):
+        bad = _Upload("broken.png", image)
+        bad._data = b"\x89PNG not really"
+        _uploaded_sample(bad, None)

@@ -1,0 +1,157 @@
+"""read_image / read_label_map: formats, modes, EXIF orientation, and clear refusals."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gald_viz.data.images import MAX_PIXELS, ImageReadError, read_image, read_label_map
+
+RGB = np.random.default_rng(0).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+
+
+def _save(tmp_path, image: Image.Image, name: str, **kwargs):
+    path = tmp_path / name
+    image.save(path, **kwargs)
+    return path
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.bmp", "a.tiff"])
+def test_lossless_formats_round_trip(tmp_path, name):
+    path = _save(tmp_path, Image.fromarray(RGB), name)
+    got = read_image(path)
+    assert got.dtype == np.uint8 and got.shape == (12, 16, 3)
+    np.testing.assert_array_equal(got, RGB)
+
+
+def test_jpeg_and_bytes_input(tmp_path):
+    flat = np.full((16, 16, 3), (200, 60, 30), np.uint8)
+    data = io.BytesIO()
+    Image.fromarray(flat).save(data, format="JPEG", quality=95)
+    got = read_image(data.getvalue(), name="upload.jpg")
+    assert np.abs(got.astype(int) - flat).max() <= 4
+
+
+def test_rgba_drops_alpha(tmp_path):
+    rgba = np.dstack([RGB, np.full((12, 16), 7, np.uint8)])
+    np.testing.assert_array_equal(read_image(_save(tmp_path, Image.fromarray(rgba), "a.png")), RGB)
+
+
+def test_grey_becomes_three_equal_channels(tmp_path):
+    grey = RGB[:, :, 0]
+    got = read_image(_save(tmp_path, Image.fromarray(grey), "g.png"))
+    for c in range(3):
+        np.testing.assert_array_equal(got[:, :, c], grey)
+
+
+def test_palette_image_gives_palette_colours(tmp_path):
+    pal = Image.new("P", (4, 2))
+    pal.putpalette([10, 20, 30, 200, 100, 50] + [0] * 762)
+    pal.putdata([0, 1, 1, 0, 1, 0, 0, 1])
+    got = read_image(_save(tmp_path, pal, "p.png"))
+    assert got[0, 0].tolist() == [10, 20, 30] and got[0, 1].tolist() == [200, 100, 50]
+
+
+def test_16_bit_grey_is_scaled_to_8_bits(tmp_path):
+    values = np.array([[0, 1000, 65535, 32896]], np.uint16)
+    img = Image.fromarray(values)
+    assert img.mode.startswith("I")
+    got = read_image(_save(tmp_path, img, "d.png"))
+    assert got[0, :, 0].tolist() == [0, 4, 255, 128]
+
+
+def test_cmyk_is_converted_to_rgb(tmp_path):
+    cmyk = Image.new("CMYK", (8, 8), (255, 0, 0, 0))  # pure cyan ink
+    got = read_image(_save(tmp_path, cmyk, "c.tiff"))
+    assert got[0, 0].tolist() == [0, 255, 255]
+
+
+def test_exif_orientation_turns_the_image_upright(tmp_path):
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[:5, :5] = (255, 0, 0)  # red mark in the stored top-left
+    img = Image.fromarray(stored)
+    exif = img.getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    got = read_image(_save(tmp_path, img, "e.jpg", exif=exif, quality=95))
+    assert got.shape == (40, 20, 3)
+    assert got[1, -2, 0] > 200 and got[1, 1, 0] < 60  # the mark is now top-right
+
+
+def test_empty_file_is_refused_by_name(tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(ImageReadError, match=r"empty\.png.*empty"):
+        read_image(path)
+    with pytest.raises(ImageReadError, match="upload.png"):
+        read_image(b"", name="upload.png")
+
+
+def test_truncated_file_is_refused(tmp_path):
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(ImageReadError, match=r"cut\.png.*truncated"):
+        read_image(path)
+
+
+def test_non_image_and_missing_files_are_refused(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(ImageReadError, match=r"notes\.png.*not an image"):
+        read_image(path)
+    with pytest.raises(ImageReadError, match="no such file"):
+        read_image(tmp_path / "missing.png")
+    assert issubclass(ImageReadError, ValueError)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height but holds almost no data (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("side", [9000, 60000])
+def test_decompression_bombs_are_refused_before_decoding(tmp_path, side):
+    assert side * side > MAX_PIXELS
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header_only(side, side))
+    with pytest.raises(ImageReadError, match=r"bomb\.png.*(pixels|decompression)"):
+        read_image(path)
+
+
+def test_pixel_limit_is_a_parameter(tmp_path):
+    path = _save(tmp_path, Image.fromarray(RGB), "a.png")
+    with pytest.raises(ImageReadError, match="exceeds the limit of 100 pixels"):
+        read_image(path, max_pixels=100)
+
+
+def test_label_maps_keep_ids(tmp_path):
+    ids = np.array([[0, 7, 255], [18, 33, 1]], np.uint8)
+    np.testing.assert_array_equal(read_label_map(_save(tmp_path, Image.fromarray(ids), "l.png")), ids)
+    pal = Image.fromarray(ids, mode="L").convert("P")
+    pal.putpalette([(i * 7) % 256 for i in range(768)])
+    pal.putdata(ids.ravel().tolist())
+    np.testing.assert_array_equal(read_label_map(_save(tmp_path, pal, "p.png")), ids)
+    wide = Image.fromarray(ids.astype(np.uint16))
+    np.testing.assert_array_equal(read_label_map(_save(tmp_path, wide, "w.png")), ids)
+
+
+def test_label_maps_refuse_colour_and_out_of_range_ids(tmp_path):
+    with pytest.raises(ImageReadError, match="single-channel"):
+        read_label_map(_save(tmp_path, Image.fromarray(RGB), "colour.png"))
+    big = Image.fromarray(np.array([[0, 300]], np.uint16))
+    with pytest.raises(ImageReadError, match=r"big\.png.*0\.\.255"):
+        read_label_map(_save(tmp_path, big, "big.png"))
