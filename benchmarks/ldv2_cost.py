@@ -103,9 +103,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, nargs=2, default=[1024, 2048], metavar=("H", "W"))
     parser.add_argument("--repeats", type=int, default=3, help="timed forwards per variant after a warm-up")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     size = (args.size[0], args.size[1])
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.memory_child:
         arch, width = args.memory_child.split(":")
         print(json.dumps(peak_memory(arch, args.backbone, int(width), size, args.device)))
@@ -126,7 +129,14 @@ def main(argv: list[str] | None = None) -> None:
         rows = timings(args.backbone, width, size, args.repeats, args.device)
         for arch in ARCHS:
             cmd = [sys.executable, __file__, "--memory-child", f"{arch}:{width}", "--backbone", args.backbone]
-            cmd += ["--size", *map(str, size), "--device", args.device]
+            cmd += [
+                "--size",
+                *map(str, size),
+                "--device",
+                args.device,
+                "--threads",
+                str(torch.get_num_threads()),
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             rows[arch]["peak_mib"] = json.loads(out.strip().splitlines()[-1])
         base = rows["aspp"]

@@ -19,8 +19,6 @@ softmax weight (logit 0) but carry no value. :class:`AffinityView` flags them an
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,27 +26,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gald_viz.hooks import FeatureRecorder, available_taps
+from gald_viz.hooks import FeatureRecorder, available_taps, model_lock
 from gald_viz.inference import logit_geometry, model_input, padded_size, resolve_device, upsample_logits
 
 #: Taps reduced to a channel-mean map (h×w) for display.
 MEAN_MAP_TAPS = ("backbone", "ga", "ld", "ldv1.mask")
 
-# One lock per model: hooks on a model shared between app sessions must not see each other's forwards.
-_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
+__all__ = [
+    "MEAN_MAP_TAPS",
+    "AffinityView",
+    "Analysis",
+    "AnalysisError",
+    "affinity_at",
+    "affinity_entropy_map",
+    "analyse",
+    "model_lock",
+    "same_class_share_map",
+]
 
 
 class AnalysisError(ValueError):
     """A request the analysed model or image cannot answer (no LDv2, pixel outside the image…)."""
-
-
-def model_lock(model: nn.Module) -> threading.Lock:
-    """The lock :func:`analyse` holds while hooks are on ``model``; take it for other hooked forwards."""
-    with _LOCKS_GUARD:
-        if model not in _LOCKS:
-            _LOCKS[model] = threading.Lock()
-        return _LOCKS[model]
 
 
 @dataclass

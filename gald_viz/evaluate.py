@@ -125,14 +125,31 @@ def read_train_ids(path: str | Path) -> np.ndarray:
         raise FolderError(f"{path}: cannot be read as an image ({exc})") from exc
 
 
+def _check_gt_train_ids(gt: np.ndarray, path: Path) -> None:
+    """Refuse ground truth holding ids that are neither trainIds nor the ignore label.
+
+    Such maps are usually labelId maps given as --gt; scoring them would skip those pixels silently.
+    """
+    values = np.unique(gt)
+    bad = values[(values >= NUM_CLASSES) & (values != IGNORE_INDEX)]
+    if bad.size:
+        shown = ", ".join(str(int(v)) for v in bad[:8]) + (" …" if bad.size > 8 else "")
+        raise FolderError(
+            f"{path}: ground truth holds ids {shown}, which are neither trainIds 0..{NUM_CLASSES - 1} nor the "
+            f"ignore label {IGNORE_INDEX}; is it a labelId map? Convert it to trainIds first"
+        )
+
+
 def _score_pair(
     job: tuple[str, Path, Path, tuple[float | int, ...]],
 ) -> tuple[str, BoundaryPRF, np.ndarray]:
     """Boundary P/R/F and the confusion matrix of one image (runs in worker processes)."""
     name, pred_path, gt_path, thresholds = job
+    pred_ids, gt_ids = read_train_ids(pred_path), read_train_ids(gt_path)
+    _check_gt_train_ids(gt_ids, gt_path)
     pred, gt = check_label_pair(
-        read_train_ids(pred_path),
-        read_train_ids(gt_path),
+        pred_ids,
+        gt_ids,
         pred_name=f"prediction {pred_path}",
         gt_name=f"ground truth {gt_path}",
     )

@@ -8,6 +8,8 @@ not otherwise a module output), its channels, stride and a one-line meaning.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -33,6 +35,24 @@ class TapInfo:
     channels: int
     stride: int
     meaning: str
+
+
+# One re-entrant lock per model: a forward hook fires for every forward of the module, so while one
+# thread records taps no other thread may run the same (shared, cached) model.
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """The lock every forward of ``model`` in gald_viz runs under (re-entrant: nesting is fine).
+
+    Hold it around a :class:`FeatureRecorder` block and its forward; ``inference.predict*`` and
+    ``analysis.analyse`` take it themselves.
+    """
+    with _LOCKS_GUARD:
+        if model not in _LOCKS:
+            _LOCKS[model] = threading.RLock()
+        return _LOCKS[model]
 
 
 class TapError(ValueError):

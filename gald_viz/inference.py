@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gald_viz.hooks import model_lock
+
 
 class InferenceError(ValueError):
     """Bad argument to an inference function (device, mode, image)."""
@@ -259,17 +261,19 @@ def predict_logits(
         raise InferenceError(f"tile={tile} and stride={stride} must satisfy 1 <= stride <= tile")
     x = model_input(model, image).to(dev)
     slide = mode == "slide" or (mode == "auto" and x.shape[2] * x.shape[3] > AUTO_SLIDE_PIXELS)
-    was_training = model.training
-    _as_device(model, dev)
-    model.eval()
-    try:
-        with torch.inference_mode(), torch.autocast("cuda", enabled=autocast and dev.type == "cuda"):
-            logits = _slide(model, x, tile, stride) if slide else forward_padded(model, x)
-            if logits.shape[2:] != image.shape[:2]:
-                # Back from the resized image to native pixels: cv2.resize geometry (pixel centres).
-                logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
-    finally:
-        model.train(was_training)
+    # Under the model's lock: another thread's FeatureRecorder must not see this forward.
+    with model_lock(model):
+        was_training = model.training
+        _as_device(model, dev)
+        model.eval()
+        try:
+            with torch.inference_mode(), torch.autocast("cuda", enabled=autocast and dev.type == "cuda"):
+                logits = _slide(model, x, tile, stride) if slide else forward_padded(model, x)
+        finally:
+            model.train(was_training)
+    if logits.shape[2:] != image.shape[:2]:
+        # Back from the resized image to native pixels: cv2.resize geometry (pixel centres).
+        logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
     return logits[0].float().cpu()
 
 

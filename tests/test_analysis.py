@@ -20,6 +20,15 @@ from gald_viz.inference import predict
 from gald_viz.models import build_model
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP barriers cost ~50×."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def image() -> np.ndarray:
     return np.random.default_rng(1).integers(0, 256, (72, 104, 3), dtype=np.uint8)

@@ -43,7 +43,7 @@ problem, and unusual but valid input (RGBA, grey, palette, 16-bit, CMYK, 1×1 px
 | cli_evaluate_missing_folder   | folders --pred /…/nowhere               | cli   | exit 2, names --pred  |
 | cli_label_size_mismatch       | folders, pred 16×8 vs gt 16×9           | cli   | exit 2, both files    |
 | cli_truncated_label           | folders, truncated pred PNG             | cli   | exit 2, names file    |
-| cli_gt_not_train_ids          | folders, GT holding id 77 (xfail: bug)  | cli   | exit 2, names 77      |
+| cli_gt_not_train_ids          | folders, GT holding id 77               | cli   | exit 2, names 77      |
 | cli_evaluate_model[cuda]      | model --device cuda without CUDA        | cli   | exit 2, "CUDA"        |
 | cli_evaluate_model[corrupt]   | model --db garbage.sqlite               | cli   | exit 2, DB kept       |
 | cli_evaluate_model[pickle]    | model --model crafted pickle            | cli   | exit 2, never run     |
@@ -563,11 +563,6 @@ def test_cli_truncated_label(tmp_path):
     assert_user_error(proc, str(pred_dir / "a.png"), "cannot be read")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (gald_viz/evaluate.py): GT ids outside 0..18 and 255 are skipped silently, so labelId maps "
-    "given as --gt score garbage; read_train_ids should refuse them naming the file and the values",
-)
 def test_cli_gt_not_train_ids(tmp_path):
     gt = np.zeros((8, 16), np.uint8)
     gt[:, 8:] = 1

@@ -108,12 +108,6 @@ def test_feature_recorder_under_the_lock_next_to_an_analysis(model, alone):
         torch.testing.assert_close(ga, ga_alone)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (gald_viz/inference.py or hooks.py): predict() forwards the shared model without "
-    "model_lock, so an analysis running at the same time records predict's taps; predict_logits should "
-    "take analysis.model_lock (or FeatureRecorder should record only its own thread's forwards)",
-)
 def test_predict_on_one_thread_does_not_leak_into_an_analysis_on_another(model, alone):
     """Deterministic interleaving: predict(b) runs while analyse(a) has its hooks on the model."""
     pred_b = predict(model, IMAGES["b"], device="cpu")

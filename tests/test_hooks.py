@@ -9,6 +9,15 @@ from gald_viz.hooks import FeatureRecorder, TapError, TapInfo, available_taps
 from gald_viz.models import build_model
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP barriers cost ~50×."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def model() -> torch.nn.Module:
     return build_model("cgnl_ldv1", num_classes=4, head_channels=32).eval()
@@ -69,3 +78,17 @@ def test_recorder_is_reusable_and_keeps_the_last_forward(model: torch.nn.Module)
                 model(torch.randn(1, 3, size + 8, size))
             assert rec["logits"].shape[2:] == (model(torch.randn(1, 3, size + 8, size)).shape[2:])
     assert hook_count(model) == 0
+
+
+def test_model_lock_is_shared_and_reentrant(model: torch.nn.Module) -> None:
+    import numpy as np
+
+    from gald_viz import analysis
+    from gald_viz.hooks import model_lock
+    from gald_viz.inference import predict
+
+    assert analysis.model_lock is model_lock and model_lock(model) is model_lock(model)
+    image = np.zeros((40, 40, 3), np.uint8)
+    with model_lock(model), FeatureRecorder(model, ["logits"]) as rec:
+        labels = predict(model, image, device="cpu")  # takes the same lock again: must not deadlock
+    assert labels.shape == (40, 40) and rec["logits"].shape[1] == 4

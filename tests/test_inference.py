@@ -20,6 +20,15 @@ from gald_viz.inference import (
 from gald_viz.models import build_model
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP barriers cost ~50×."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def cells(n: int) -> int:
     """Cells of the zoo backbone for an n-pixel side (stem s2, ceil-mode max-pool, stride-2 stage)."""
     n = (n - 1) // 2 + 1

@@ -10,6 +10,15 @@ from gald_viz.models import build_model
 from gald_viz.models.ldv2 import LDv2
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP barriers cost ~50×."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def eq8_loop(theta: torch.Tensor, phi: torch.Tensor, g: torch.Tensor, k: int, r: int):
     """Eq. 6–8 one position at a time: outside neighbours have key 0 and value 0 (zero padding)."""
     _, h, w = theta.shape
@@ -88,8 +97,8 @@ def test_ldv2_in_galdnet_reads_concat_of_ga_and_backbone() -> None:
 def test_ldv2_gradients_match_finite_differences(method: str) -> None:
     torch.manual_seed(0)
     module = LDv2(3, 2, key_channels=2, kernel=3, dilation=2, method=method).double()
-    x = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(module, (x,))
+    x = torch.randn(2, 3, 3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(module, (x,), fast_mode=True)
     grads = torch.autograd.grad(module(x).square().sum(), [x, module.theta.weight, module.g.weight])
     assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
 

@@ -14,7 +14,17 @@ from gald_viz.models.backbone import BACKBONES, build_backbone
 from gald_viz.models.cgnl import CGNLBlock
 from gald_viz.models.non_local import NonLocalBlock
 
-H, W = 64, 88
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP barriers cost ~50×."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+H, W = 48, 64
 
 
 def stride8_size(n: int) -> int:
@@ -32,7 +42,7 @@ def batch() -> torch.Tensor:
 @pytest.mark.parametrize("name", MODEL_NAMES)
 class TestZooModel:
     def test_forward_is_stride8_logits(self, name: str, batch: torch.Tensor) -> None:
-        model = build_model(name, num_classes=7).eval()
+        model = build_model(name, num_classes=7, head_channels=32).eval()
         with torch.no_grad():
             out = model(batch)
         assert out.shape == (2, 7, stride8_size(H), stride8_size(W))
@@ -40,7 +50,7 @@ class TestZooModel:
         assert model.output_stride == 8 and model.preset == "imagenet_rgb"
 
     def test_forward_train_outputs(self, name: str, batch: torch.Tensor) -> None:
-        model = build_model(name, num_classes=5).train()
+        model = build_model(name, num_classes=5, head_channels=32).train()
         out = model.forward_train(batch)
         expected = {"out", "aux", "probe.backbone"} | ({"probe.ga"} if model.ga_kind != "none" else set())
         assert set(out) == expected

@@ -120,7 +120,7 @@ class LDv2(nn.Module):
     def _pattern(
         self, h: int, w: int, device: torch.device
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """CSR rows/cols of the inside neighbours and the hw×k² inside mask, cached per size."""
+        """CSR rows/cols of the inside neighbours and their flat indices in hw×k², cached per size."""
         key = (h, w, str(device))
         if key not in self._patterns:
             ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
@@ -133,12 +133,14 @@ class LDv2(nn.Module):
             crow[1:] = inside.sum(1).cumsum(0)
             if len(self._patterns) >= PATTERN_CACHE_SIZE:
                 self._patterns.pop(next(iter(self._patterns)))
-            self._patterns[key] = (crow.to(device), cols.to(device), inside.to(device))
+            flat = inside.reshape(-1).nonzero().squeeze(1)
+            self._patterns[key] = (crow.to(device), cols.to(device), flat.to(device))
         return self._patterns[key]
 
     def _sparse(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
         n_img, c, h, w = query.shape
-        crow, cols, inside = self._pattern(h, w, query.device)
+        crow, cols, flat = self._pattern(h, w, query.device)
+        k2 = len(self.offsets())
         size = (h * w, h * w)
         pattern = torch.sparse_csr_tensor(
             crow, cols, query.new_zeros(cols.numel()), size=size, check_invariants=False
@@ -148,9 +150,10 @@ class LDv2(nn.Module):
             q = query[b].reshape(c, -1).T
             sampled = torch.sparse.sampled_addmm(pattern, q, keys[b].reshape(c, -1), beta=0.0)
             # Outside neighbours keep logit 0 (zero-padded keys) and get no value (zero-padded values).
-            logits = query.new_zeros(inside.shape).masked_scatter(inside, sampled.values())
-            weights = torch.softmax(logits, dim=1)
-            affinity = torch.sparse_csr_tensor(crow, cols, weights[inside], size=size, check_invariants=False)
+            logits = query.new_zeros(h * w * k2).index_put((flat,), sampled.values())
+            weights = torch.softmax(logits.reshape(h * w, k2), dim=1)
+            inside = weights.reshape(-1).index_select(0, flat)
+            affinity = torch.sparse_csr_tensor(crow, cols, inside, size=size, check_invariants=False)
             out = affinity @ values[b].reshape(values.shape[1], -1).T  # hw × C
             outs.append(out.T.contiguous().reshape(-1, h, w))
             all_weights.append(weights.T.reshape(-1, h, w))
