@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -56,7 +57,7 @@ class Analysis:
     Attributes:
         arch: the model's architecture name.
         pred: H×W uint8 trainIds (native size).
-        confidence: H×W float16 max softmax probability.
+        confidence: H×W float16 max softmax probability (computed at the model-input size, resized).
         native_size: (H, W) of the image.
         input_size: (H', W') after ``input_scale`` (the model input, before padding).
         feature_size: (h, w) of the stride-``stride`` maps.
@@ -66,7 +67,8 @@ class Analysis:
         affinity: LDv2 softmax weights k²×h×w float32, row-major window (None without LDv2).
         ldv2_kernel: k (None without LDv2).
         ldv2_dilation: r (None without LDv2).
-        probe_preds: ``"probe.backbone"``/``"probe.ga"`` → H×W uint8 stage predictions (Fig. 8).
+        probe_preds: ``"probe.backbone"``/``"probe.ga"`` → H×W uint8 stage predictions (Fig. 8), taken at
+            the model-input size and resized to native size with nearest neighbour.
     """
 
     arch: str
@@ -175,13 +177,17 @@ def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device =
             model.train(was_training)
     taps = {n: v.float() for n, v in rec.outputs.items()}
     geometry = logit_geometry(model)
-    probs = torch.softmax(upsample_logits(logits.cpu(), padded, size, native, **geometry)[0], dim=0)
-    conf, pred = probs.max(dim=0)
+    logits = logits.cpu()
+    # The prediction is exact at native size (it equals inference.predict). The confidence and the probe
+    # stage predictions are display aids: they are computed at the model-input size and resized, which
+    # saves two K×H×W passes at native size (for input_scale 0.5, 4× the pixels).
+    pred = upsample_logits(logits, padded, size, native, **geometry)[0].argmax(0).to(torch.uint8)
+    conf = torch.softmax(upsample_logits(logits, padded, size, **geometry)[0], dim=0).amax(0)
     has_ldv2 = "ldv2.affinity" in taps
     return Analysis(
         arch=str(getattr(model, "arch", type(model).__name__)),
-        pred=pred.to(torch.uint8).numpy(),
-        confidence=conf.to(torch.float16).numpy(),
+        pred=pred.numpy(),
+        confidence=_resize(conf.numpy(), native, cv2.INTER_LINEAR).astype(np.float16),
         native_size=native,
         input_size=size,
         feature_size=(int(logits.shape[2]), int(logits.shape[3])),
@@ -192,11 +198,22 @@ def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device =
         ldv2_kernel=int(model.ldv2_kernel) if has_ldv2 else None,
         ldv2_dilation=int(model.ldv2_dilation) if has_ldv2 else None,
         probe_preds={
-            n: upsample_logits(taps[n], padded, size, native, **geometry)[0].argmax(0).to(torch.uint8).numpy()
+            n: _resize(
+                upsample_logits(taps[n], padded, size, **geometry)[0].argmax(0).to(torch.uint8).numpy(),
+                native,
+                cv2.INTER_NEAREST,
+            )
             for n in ("probe.backbone", "probe.ga")
             if n in taps
         },
     )
+
+
+def _resize(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
+    """Resize an h×w map to ``size`` (H, W) with OpenCV's pixel-centre convention (no-op when equal)."""
+    if array.shape[:2] == tuple(size):
+        return array
+    return cv2.resize(array, (size[1], size[0]), interpolation=interpolation)
 
 
 def _window(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:

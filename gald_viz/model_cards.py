@@ -51,6 +51,7 @@ class Card:
 
     name: str
     meta: dict[str, str]
+    stages: list[dict[str, str]]
     params: int
     size_mb: float
     sha256: str
@@ -94,6 +95,28 @@ def evaluation(db: Path, sha256: str) -> tuple[pd.DataFrame, dict]:
     return table, table.attrs["run"]
 
 
+def training_stages(meta: dict[str, str]) -> list[dict[str, str]]:
+    """The training runs that made a checkpoint, oldest first.
+
+    A run initialised from *all* tensors of another checkpoint (``--init`` without ``--init-only``)
+    continues it, so that checkpoint's own stages come first, as long as its file (the ``init`` path,
+    relative to the repository) is still there. A partial ``--init`` (a donated backbone) ends the chain.
+    """
+    stages = [meta]
+    while (init := _init(stages[0])) and not json.loads(stages[0].get("init_only", "[]")):
+        path = Path(init) if Path(init).is_absolute() else BUNDLED_DIR.parent / init
+        if not path.is_file():
+            break
+        stages.insert(0, read_checkpoint(path)[0])
+    return stages
+
+
+def _init(meta: dict[str, str]) -> str | None:
+    """The ``--init`` path of a run (save_model stores strings as they are and None as JSON ``null``)."""
+    init = meta.get("init", "null")
+    return None if init == "null" else init
+
+
 def load_card(name: str, db: Path) -> Card:
     """Collect the card of bundled model ``name`` from its checkpoint and its evaluation run."""
     path = BUNDLED_DIR / "synthcity" / f"{name}.safetensors"
@@ -105,6 +128,7 @@ def load_card(name: str, db: Path) -> Card:
     return Card(
         name=name,
         meta=meta,
+        stages=training_stages(meta),
         params=params,
         size_mb=path.stat().st_size / 2**20,
         sha256=sha,
@@ -130,8 +154,12 @@ def _pct(values: list[float]) -> str:
     return " / ".join(f"{100 * v:.1f}" for v in values)
 
 
-def _minutes(meta: dict[str, str]) -> str:
-    return f"{float(meta['train_seconds']) / 60:.0f} min"
+def _minutes(stages: list[dict[str, str]]) -> str:
+    return f"{sum(float(m['train_seconds']) for m in stages) / 60:.0f} min"
+
+
+def _iters(stages: list[dict[str, str]]) -> str:
+    return " + ".join(m["iters"] for m in stages)
 
 
 def render(cards: list[Card]) -> str:
@@ -147,8 +175,8 @@ def render(cards: list[Card]) -> str:
     for c in cards:
         ga, ld = _ga_ld(c.meta["gald_viz.arch"])
         lines.append(
-            f"| `synthcity/{c.name}` | {ga} | {ld} | {c.params / 1e6:.2f} M | {c.meta['iters']}"
-            f" | {_minutes(c.meta)} | {100 * c.miou:.1f} | {_pct(c.boundary_f)}"
+            f"| `synthcity/{c.name}` | {ga} | {ld} | {c.params / 1e6:.2f} M | {_iters(c.stages)}"
+            f" | {_minutes(c.stages)} | {100 * c.miou:.1f} | {_pct(c.boundary_f)}"
             f" | {_published(c.name)[0]:.1f} |"
         )
     for c in cards:
@@ -161,9 +189,9 @@ def _ga_ld(arch: str) -> tuple[str, str]:
     from gald_viz.models.zoo import ZOO
 
     cfg = ZOO[arch]
-    return cfg["ga"].upper() if cfg["ga"] != "none" else "—", cfg["ld"].upper() if cfg[
-        "ld"
-    ] != "none" else "—"
+    ga = cfg["ga"].upper() if cfg["ga"] != "none" else "—"
+    ld = cfg["ld"].replace("ld", "LD") if cfg["ld"] != "none" else "—"
+    return ga, ld
 
 
 def _section(c: Card) -> list[str]:
@@ -174,13 +202,6 @@ def _section(c: Card) -> list[str]:
     head = " + ".join(x for x in _ga_ld(arch) if x != "—") or "no GA/LD head"
     pub_miou, pub_f = _published(c.name)
     row_i, row_v = PUBLISHED_ROWS[c.name]
-    init = json.loads(c.meta.get("init", "null"))
-    prefixes = ", ".join(f"`{p}`" for p in json.loads(c.meta.get("init_only", "[]"))) or "all names"
-    init_text = (
-        "random initialisation"
-        if init is None
-        else f"initialised from `{Path(init).name}` (tensors under {prefixes}), the rest random"
-    )
     published_f = (
         f"Table V, {row_v} (ResNet-101): boundary F {_pct([v / 100 for v in pub_f])} % at 3/5/9/12 px."
         if pub_f
@@ -196,10 +217,9 @@ def _section(c: Card) -> list[str]:
         f" `input_scale={scale:g}`: a 1024×2048 image runs at {h}×{w}"
         f" ({math.ceil(h / 8) + 1}×{math.ceil(w / 8) + 1} logits).",
         f"- **Parameters**: {c.params:,} ({c.size_mb:.1f} MB file, sha256 `{c.sha256[:16]}…`).",
-        f"- **Training**: {c.meta['iters']} iterations, batch {c.meta['batch']}, crops {c.meta['crop']},"
-        f" lr {c.meta['lr']} (poly 0.9), weight decay {c.meta['wd']}, seed {c.meta['seed']}; {init_text};"
-        f" data {c.meta['data']}. {_minutes(c.meta)} on {c.meta['device']}; commit `{c.meta['git_commit']}`.",
-        f"- **Command**: `{c.meta['command']}`",
+        f"- **Training**: {len(c.stages)} stage(s), {_iters(c.stages)} iterations, {_minutes(c.stages)}"
+        f" on {c.meta['device']}:",
+        *(_stage_line(i, m) for i, m in enumerate(c.stages, 1)),
         f"- **SynthCity val** ({c.n_images} images at 1024×2048, {c.eval_device}): mIoU {100 * c.miou:.1f} %,"
         f" boundary F {_pct(c.boundary_f)} % at {radii} px.",
         f"- **Evaluate**: `python -m gald_viz.evaluate model --model synthcity/{c.name} --data {EVAL_DATA}"
@@ -207,6 +227,23 @@ def _section(c: Card) -> list[str]:
         f"- **Published** (Cityscapes val, not SynthCity): Table I {row_i} (ResNet-50) mIoU {pub_miou:.1f} %."
         f" {published_f}",
     ]
+
+
+def _stage_line(index: int, meta: dict[str, str]) -> str:
+    init = _init(meta)
+    only = json.loads(meta.get("init_only", "[]"))
+    if init is None:
+        start = "random initialisation"
+    elif only:
+        start = f"tensors under {', '.join(f'`{p}`' for p in only)} from `{init}`, the rest random"
+    else:
+        start = f"continues `{init}`"
+    return (
+        f"  {index}. {meta['iters']} iterations, batch {meta['batch']}, crops {meta['crop']}, lr {meta['lr']}"
+        f" (poly 0.9), weight decay {meta['wd']}, OHEM {'on' if meta['ohem'] == 'true' else 'off'},"
+        f" seed {meta['seed']}; {start}; data {meta['data']}; {_minutes([meta])}, commit"
+        f" `{meta['git_commit']}`. Command: `{meta['command']}`"
+    )
 
 
 def update_readme(readme: Path, block: str) -> None:

@@ -103,28 +103,31 @@ with info_col:
         {"read-out": list(view.values), "value": list(view.values.values())},
         hide_index=True,
         width="stretch",
+        column_config={
+            "read-out": st.column_config.TextColumn(width="medium"),
+            "value": st.column_config.TextColumn(width="large"),
+        },
         key="ld.readout",
     )
     if view.affinity is not None:
-        st.image(view.crop.rgb, caption="Sampling positions around the point (grey × = outside the image)")
+        st.plotly_chart(
+            weights_heatmap(view.affinity.weights, view.affinity.inside, dilation=an.ldv2_dilation),
+            key="ld.heatmap",
+        )
 
 if view.affinity is not None:
     st.subheader(
         f"LDv2 affinity at ({x}, {y}): {an.ldv2_kernel}×{an.ldv2_kernel} weights, dilation {an.ldv2_dilation}"
     )
-    heat_col, table_col = st.columns(2)
-    heat_col.plotly_chart(
-        weights_heatmap(view.affinity.weights, view.affinity.inside, dilation=an.ldv2_dilation),
-        key="ld.heatmap",
-    )
+    crop_col, table_col = st.columns([2, 3])
+    crop_col.image(view.crop.rgb, caption="Sampling positions around the point (grey × = outside the image)")
     with table_col:
         st.markdown("**Weights** (rows dy, columns dx, in feature cells; they sum to 1)")
         st.table(view.table.style.format("{:.4f}"))
         st.caption(
-            f"Entropy {view.affinity.entropy:.3f} nats (uniform = ln {an.ldv2_kernel**2}); "
-            "share on neighbours "
-            f"with the clicked pixel's GT class: {view.values['same-GT-class share']}. Outside positions are "
-            "zero-padded keys: they keep a softmax weight but add no value."
+            f"Entropy {view.affinity.entropy:.3f} nats (uniform = ln {an.ldv2_kernel**2}); share on "
+            f"neighbours with the clicked pixel's GT class: {view.values['same-GT-class share']}. Outside "
+            "positions are zero-padded keys: they keep a softmax weight but add no value."
         )
     caption = (
         f"LDv2 affinity (GALD Eq. 7) of {loaded.name} at native pixel ({x}, {y}) of {sample.name} ({w}×{h}); "

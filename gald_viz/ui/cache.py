@@ -7,7 +7,7 @@ gets a copy of, so a click on the Local distribution page never runs a network a
 """
 
 import hashlib
-import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +47,7 @@ class LoadedModel:
     name: str
     model: torch.nn.Module
     device: str
-    lock: threading.Lock
+    lock: AbstractContextManager
 
 
 @st.cache_resource(max_entries=MAX_MODELS, show_spinner="Loading the model…")

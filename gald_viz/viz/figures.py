@@ -192,7 +192,7 @@ def weights_heatmap(weights: np.ndarray, inside: np.ndarray, *, dilation: int) -
     )
     fig.update_yaxes(autorange="reversed", title="dy (cells)", scaleanchor="x", type="category")
     fig.update_xaxes(title="dx (cells)", side="top", type="category")
-    fig.update_layout(height=330, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 
