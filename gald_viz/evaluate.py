@@ -135,8 +135,8 @@ def _check_gt_train_ids(gt: np.ndarray, path: Path) -> None:
     if bad.size:
         shown = ", ".join(str(int(v)) for v in bad[:8]) + (" …" if bad.size > 8 else "")
         raise FolderError(
-            f"{path}: ground truth holds ids {shown}, which are neither trainIds 0..{NUM_CLASSES - 1} nor the "
-            f"ignore label {IGNORE_INDEX}; is it a labelId map? Convert it to trainIds first"
+            f"{path}: ground truth holds ids {shown}, which are neither trainIds 0..{NUM_CLASSES - 1} "
+            f"nor the ignore label {IGNORE_INDEX}; is it a labelId map? Convert it to trainIds first"
         )
 
 

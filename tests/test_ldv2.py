@@ -9,14 +9,7 @@ from gald_viz.hooks import FeatureRecorder
 from gald_viz.models import build_model
 from gald_viz.models.ldv2 import LDv2
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP barriers cost ~50×."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def eq8_loop(theta: torch.Tensor, phi: torch.Tensor, g: torch.Tensor, k: int, r: int):

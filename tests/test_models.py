@@ -14,14 +14,7 @@ from gald_viz.models.backbone import BACKBONES, build_backbone
 from gald_viz.models.cgnl import CGNLBlock
 from gald_viz.models.non_local import NonLocalBlock
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy 2-core machine OpenMP barriers cost ~50×."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 H, W = 48, 64
