@@ -8,7 +8,8 @@ ResNet-50 for Table I, ResNet-101 for Table V).
 
 ``python -m gald_viz.model_cards [--db results/gald_viz.sqlite] [--readme checkpoints/README.md]``
 rewrites only the block between the ``cards:begin`` / ``cards:end`` markers, so hand-written notes
-around it stay.
+around it stay. Earlier training stages are listed while their files (the ``--init`` paths, e.g. under
+``runs/``) still exist; the evaluation runs must be in ``--db``.
 """
 
 from __future__ import annotations

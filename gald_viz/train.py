@@ -286,7 +286,7 @@ def git_commit() -> str:
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain"],
             cwd=root,
             capture_output=True,
             text=True,
@@ -532,6 +532,7 @@ def train(
         unit="it",
     )
     sidecar = resume_path(out)
+    commit = git_commit()  # the code that trains, taken before the tree can change under a long run
     started = tick = time.perf_counter()
     for it in bar:
         lr = poly_lr(config.lr, it, config.iters)
@@ -587,7 +588,7 @@ def train(
         probes_only=config.probes,
         init=config.init,
         init_only=config.init_only,
-        git_commit=git_commit(),
+        git_commit=commit,
         train_seconds=round(elapsed, 1),
         device=_device_name(dev),
         command=command or shlex.join(["python", "-m", "gald_viz.train", *sys.argv[1:]]),
@@ -608,7 +609,8 @@ def train(
 def _device_name(dev: torch.device) -> str:
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
-    return f"cpu ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
 
 
 def _option(text: str) -> tuple[str, object]:
