@@ -28,7 +28,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from gald_viz.hooks import FeatureRecorder, available_taps, model_lock
-from gald_viz.inference import logit_geometry, model_input, padded_size, resolve_device, upsample_logits
+from gald_viz.inference import (
+    class_argmax,
+    logit_geometry,
+    model_input,
+    padded_size,
+    resolve_device,
+    upsample_logits,
+)
 
 #: Taps reduced to a channel-mean map (h×w) for display.
 MEAN_MAP_TAPS = ("backbone", "ga", "ld", "ldv1.mask")
@@ -181,7 +188,7 @@ def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device =
     # The prediction is exact at native size (it equals inference.predict). The confidence and the probe
     # stage predictions are display aids: they are computed at the model-input size and resized, which
     # saves two K×H×W passes at native size (for input_scale 0.5, 4× the pixels).
-    pred = upsample_logits(logits, padded, size, native, **geometry)[0].argmax(0).to(torch.uint8)
+    pred = class_argmax(upsample_logits(logits, padded, size, native, **geometry)[0])
     conf = torch.softmax(upsample_logits(logits, padded, size, **geometry)[0], dim=0).amax(0)
     has_ldv2 = "ldv2.affinity" in taps
     return Analysis(
@@ -199,7 +206,7 @@ def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device =
         ldv2_dilation=int(model.ldv2_dilation) if has_ldv2 else None,
         probe_preds={
             n: _resize(
-                upsample_logits(taps[n], padded, size, **geometry)[0].argmax(0).to(torch.uint8).numpy(),
+                class_argmax(upsample_logits(taps[n], padded, size, **geometry)[0]).numpy(),
                 native,
                 cv2.INTER_NEAREST,
             )
