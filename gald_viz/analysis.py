@@ -70,6 +70,8 @@ class Analysis:
         feature_size: (h, w) of the stride-``stride`` maps.
         stride: model-input pixels per feature cell (8).
         maps: channel-mean maps h×w float32 of the taps in :data:`MEAN_MAP_TAPS` the model has.
+        ga_features: the full GA output X_g, C×h×w float16, for PCA and single-channel views (None
+            without a GA head).
         ldv1_mask: the full LDv1 mask M, C×h×w float16 (None without LDv1).
         affinity: LDv2 softmax weights k²×h×w float32, row-major window (None without LDv2).
         ldv2_kernel: k (None without LDv2).
@@ -86,6 +88,7 @@ class Analysis:
     feature_size: tuple[int, int]
     stride: int
     maps: dict[str, np.ndarray] = field(default_factory=dict)
+    ga_features: np.ndarray | None = None
     ldv1_mask: np.ndarray | None = None
     affinity: np.ndarray | None = None
     ldv2_kernel: int | None = None
@@ -200,6 +203,7 @@ def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device =
         feature_size=(int(logits.shape[2]), int(logits.shape[3])),
         stride=int(getattr(model, "output_stride", 8)),
         maps={n: taps[n][0].mean(0).numpy() for n in MEAN_MAP_TAPS if n in taps},
+        ga_features=taps["ga"][0].to(torch.float16).numpy() if "ga" in taps else None,
         ldv1_mask=taps["ldv1.mask"][0].to(torch.float16).numpy() if "ldv1.mask" in taps else None,
         affinity=taps["ldv2.affinity"][0].numpy() if has_ldv2 else None,
         ldv2_kernel=int(model.ldv2_kernel) if has_ldv2 else None,

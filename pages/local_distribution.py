@@ -60,9 +60,7 @@ if an.ldv1_mask is not None:
 background = bg_col.selectbox("Click on", BACKGROUNDS, key="ld.background")
 
 dh, dw = display_size(h, w, max_width=DISPLAY_WIDTH)
-ga_features = None
-if ga_view != "channel mean" and "ga" in taps:
-    ga_features = cache.ga_features(loaded.key, settings.image_key, loaded, image)
+ga_features = an.ga_features if ga_view != "channel mean" else None
 entropy = share = None
 if an.affinity is not None:
     entropy, share = cache.affinity_maps(loaded.key, settings.image_key, an, gt)

@@ -18,8 +18,6 @@ import torch
 from gald_viz.analysis import Analysis, affinity_entropy_map, analyse, model_lock, same_class_share_map
 from gald_viz.checkpoints import load_model
 from gald_viz.data.sample import Sample
-from gald_viz.hooks import FeatureRecorder, available_taps
-from gald_viz.inference import forward_padded, model_input
 from gald_viz.jobs import TOLERANCE_RADII
 from gald_viz.metrics.boundary import f_vs_tolerance
 from gald_viz.store import ResultsStore
@@ -80,23 +78,6 @@ def analysis(model_key: str, image_key: str, _loaded: LoadedModel, _image: np.nd
     ``analyse`` runs its forward under ``_loaded.lock``.
     """
     return analyse(_loaded.model, _image, device=_loaded.device)
-
-
-@st.cache_data(max_entries=8, show_spinner="Recording the GA features…")
-def ga_features(
-    model_key: str, image_key: str, _loaded: LoadedModel, _image: np.ndarray
-) -> np.ndarray | None:
-    """The full GA output X_g (C×h×w float16) for PCA and single-channel views; None without a GA head.
-
-    The analysis keeps only X_g's channel mean (compact for every click); the full map is recorded
-    in one more forward, only when a user asks for these views, and then cached.
-    """
-    if "ga" not in {t.name for t in available_taps(_loaded.model)}:
-        return None
-    x = model_input(_loaded.model, _image).to(_loaded.device)
-    with _loaded.lock, torch.inference_mode(), FeatureRecorder(_loaded.model, ["ga"]) as rec:
-        forward_padded(_loaded.model, x)
-    return rec["ga"][0].to(torch.float16).numpy()
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Computing affinity maps…")
