@@ -160,7 +160,12 @@ def _minutes(stages: list[dict[str, str]]) -> str:
 
 
 def _iters(stages: list[dict[str, str]]) -> str:
-    return " + ".join(m["iters"] for m in stages)
+    """Iterations per stage; a run on a donated, frozen backbone says whose."""
+    text = " + ".join(m["iters"] for m in stages)
+    init, frozen = _init(stages[0]), json.loads(stages[0].get("freeze", "[]"))
+    if init and frozen:
+        text += f" on frozen `{Path(init).stem}`"
+    return text
 
 
 def render(cards: list[Card]) -> str:
@@ -239,6 +244,9 @@ def _stage_line(index: int, meta: dict[str, str]) -> str:
         start = f"tensors under {', '.join(f'`{p}`' for p in only)} from `{init}`, the rest random"
     else:
         start = f"continues `{init}`"
+    frozen = json.loads(meta.get("freeze", "[]"))
+    if frozen:
+        start += f"; {', '.join(f'`{p}`' for p in frozen)} frozen (weights and BN statistics)"
     return (
         f"  {index}. {meta['iters']} iterations, batch {meta['batch']}, crops {meta['crop']}, lr {meta['lr']}"
         f" (poly 0.9), weight decay {meta['wd']}, OHEM {'on' if meta['ohem'] == 'true' else 'off'},"

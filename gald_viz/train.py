@@ -79,6 +79,7 @@ class TrainConfig:
     probes: bool = False
     init: str | None = None
     init_only: list[str] = field(default_factory=list)
+    freeze: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     pool: int = 300
     data_size: tuple[int, int] = (1024, 2048)
@@ -135,15 +136,16 @@ def segmentation_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Total loss of ``model.forward_train`` outputs: main + 0.4·aux (+ probes), each at label size.
 
-    In ``--probes`` runs only the probe outputs count. OHEM, when on, applies to the main output only,
+    In ``--probes`` runs only the probe outputs count, and outputs computed by frozen parts alone are
+    skipped. OHEM, when on, applies to the main output only,
     as in the official scripts; auxiliary and probe losses are plain cross-entropy.
     """
     total = target.new_zeros((), dtype=torch.float32)
     parts: dict[str, float] = {}
     for name, logits in outputs.items():
         is_probe = name.startswith("probe.")
-        if config.probes and not is_probe:
-            continue
+        if (config.probes and not is_probe) or (torch.is_grad_enabled() and not logits.requires_grad):
+            continue  # an output of frozen parts only (e.g. ``aux`` on a frozen backbone) teaches nothing
         # align_corners=True as in inference.forward_padded: feature cell j sits on input pixel 8·j.
         up = F.interpolate(logits, size=target.shape[-2:], mode="bilinear", align_corners=True)
         if name == "out" and config.ohem:
@@ -387,27 +389,35 @@ def _init_from(model: torch.nn.Module, path: str, only: list[str], log: logging.
     )
 
 
-def _freeze_for_probes(model: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """Freeze everything but the probe heads; returns their parameters."""
+def _is_frozen(name: str, config: TrainConfig) -> bool:
+    """Whether parameter or module ``name`` stays fixed: all but the probe heads in ``--probes`` runs,
+    else whatever starts with a ``--freeze`` prefix."""
+    if config.probes:
+        return not name.startswith("probe")
+    return any(name.startswith(prefix) for prefix in config.freeze)
+
+
+def _trainable_params(model: torch.nn.Module, config: TrainConfig) -> list[torch.nn.Parameter]:
+    """Freeze what :func:`_is_frozen` names; return the parameters left to train."""
     params = []
     for name, param in model.named_parameters():
-        param.requires_grad_(name.startswith("probe"))
+        param.requires_grad_(not _is_frozen(name, config))
         if param.requires_grad:
             params.append(param)
-    if not params:
+    if config.probes and not params:
         raise TrainError(f"--probes: model {model.arch!r} has no probe heads (build it with probes=true)")
+    if not params:
+        raise TrainError(f"--freeze {' '.join(config.freeze)}: nothing of {model.arch!r} is left to train")
     return params
 
 
-def _set_train_mode(model: torch.nn.Module, probes_only: bool) -> None:
-    """Train mode; in probe runs the frozen body stays in eval mode so its BN statistics never move."""
-    if not probes_only:
-        model.train()
-        return
-    model.eval()
-    for name, module in model.named_modules():
-        if name.startswith("probe"):
-            module.train()
+def _set_train_mode(model: torch.nn.Module, config: TrainConfig) -> None:
+    """Train mode, but frozen modules stay in eval mode so their BN statistics never move."""
+    model.train()
+    if config.probes or config.freeze:
+        for name, module in model.named_modules():
+            if name and _is_frozen(name, config):
+                module.eval()
 
 
 def _make_logger(path: Path, *, append: bool) -> logging.Logger:
@@ -473,6 +483,7 @@ def train(
                 "seed",
                 "ohem",
                 "probes",
+                "freeze",
                 "options",
                 "pool",
                 "data_size",
@@ -504,7 +515,10 @@ def train(
         model = build_model(config.arch, num_classes=NUM_CLASSES, **config.options)
         if config.init is not None and resume is None:
             _init_from(model, config.init, config.init_only, log)
-    params = _freeze_for_probes(model) if config.probes else [p for p in model.parameters()]
+    names = [name for name, _ in model.named_parameters()]
+    if config.freeze and not any(name.startswith(tuple(config.freeze)) for name in names):
+        raise TrainError(f"--freeze {' '.join(config.freeze)}: {config.arch!r} has no parameter of that name")
+    params = _trainable_params(model, config)
     model.to(dev)
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.wd)
     if state_tensors is not None:
@@ -540,7 +554,7 @@ def train(
             group["lr"] = lr
         images, labels = batch_at(dataset, it, config.batch)
         x, y = normalise(images).to(dev, non_blocking=True), labels.to(dev, non_blocking=True)
-        _set_train_mode(model, config.probes)
+        _set_train_mode(model, config)
         loss, parts = segmentation_loss(model.forward_train(x), y, config)
         if not torch.isfinite(loss):
             raise TrainError(f"loss became {loss.item()} at iteration {it}; lower --lr (now {config.lr})")
@@ -588,6 +602,7 @@ def train(
         probes_only=config.probes,
         init=config.init,
         init_only=config.init_only,
+        freeze=config.freeze,
         git_commit=commit,
         train_seconds=round(elapsed, 1),
         device=_device_name(dev),
@@ -670,6 +685,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
         help="with --init: copy only tensors whose name starts with PREFIX (repeatable)",
     )
     p.add_argument(
+        "--freeze",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="keep parameters whose name starts with PREFIX fixed, their BN statistics too (repeatable)",
+    )
+    p.add_argument(
         "--option",
         action="append",
         type=_option,
@@ -710,6 +732,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
         probes=a.probes,
         init=a.init,
         init_only=a.init_only,
+        freeze=a.freeze,
         options=dict(a.option),
         pool=a.pool,
         data_size=tuple(a.data_size),

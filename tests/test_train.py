@@ -155,6 +155,36 @@ def test_probes_only_run_changes_probe_heads_and_nothing_else(tmp_path):
         assert torch.equal(after[key], value), key
 
 
+def test_freeze_keeps_backbone_and_its_bn_statistics_and_trains_the_rest(tmp_path):
+    base = tiny_config(tmp_path, iters=2, arch="fcn")
+    before = state(train(base, progress=False))
+    cont = replace(base, out=str(tmp_path / "f.safetensors"), init=base.out, freeze=["backbone."], iters=3)
+    after = train(cont, progress=False).state_dict()
+    backbone = [k for k in before if k.startswith("backbone.")]
+    assert any("running_mean" in k for k in backbone)
+    for key in backbone:
+        assert torch.equal(after[key], before[key]), key
+    changed = [k for k in before if not k.startswith("backbone.") and not torch.equal(after[k], before[k])]
+    assert any(k.startswith("classifier.") for k in changed), changed
+    with pytest.raises(TrainError, match="no parameter"):
+        train(replace(cont, freeze=["nothing."]), progress=False)
+
+
+def test_loss_skips_outputs_of_frozen_parts_only(tmp_path):
+    from gald_viz.models import build_model
+
+    config = tiny_config(tmp_path, arch="fcn")
+    model = build_model(config.arch, **config.options).train()
+    for name, param in model.named_parameters():
+        param.requires_grad_(not name.startswith(("backbone.", "aux.")))
+    x, y = torch.randn(2, 3, 64, 128), torch.randint(0, 19, (2, 64, 128))
+    _, parts = segmentation_loss(model.forward_train(x), y, config)
+    assert set(parts) == {"out", "probe.backbone"}
+    with torch.no_grad():  # measuring, not training: every output counts
+        _, parts = segmentation_loss(model.forward_train(x), y, config)
+    assert set(parts) == {"out", "probe.backbone", "aux"}
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_model_loads_by_name_and_segments_synthcity_val(name):
     from gald_viz.checkpoints import load_model
