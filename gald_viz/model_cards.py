@@ -118,6 +118,11 @@ def _init(meta: dict[str, str]) -> str | None:
     return None if init == "null" else init
 
 
+def _frozen(meta: dict[str, str]) -> list[str]:
+    """The ``--freeze`` prefixes of a run (none in files written before the option existed)."""
+    return json.loads(meta.get("freeze", "[]"))
+
+
 def load_card(name: str, db: Path) -> Card:
     """Collect the card of bundled model ``name`` from its checkpoint and its evaluation run."""
     path = BUNDLED_DIR / "synthcity" / f"{name}.safetensors"
@@ -162,8 +167,8 @@ def _minutes(stages: list[dict[str, str]]) -> str:
 def _iters(stages: list[dict[str, str]]) -> str:
     """Iterations per stage; a run on a donated, frozen backbone says whose."""
     text = " + ".join(m["iters"] for m in stages)
-    init, frozen = _init(stages[0]), json.loads(stages[0].get("freeze", "[]"))
-    if init and frozen:
+    init = _init(stages[0])
+    if init and _frozen(stages[0]):
         text += f" on frozen `{Path(init).stem}`"
     return text
 
@@ -244,8 +249,7 @@ def _stage_line(index: int, meta: dict[str, str]) -> str:
         start = f"tensors under {', '.join(f'`{p}`' for p in only)} from `{init}`, the rest random"
     else:
         start = f"continues `{init}`"
-    frozen = json.loads(meta.get("freeze", "[]"))
-    if frozen:
+    if frozen := _frozen(meta):
         start += f"; {', '.join(f'`{p}`' for p in frozen)} frozen (weights and BN statistics)"
     return (
         f"  {index}. {meta['iters']} iterations, batch {meta['batch']}, crops {meta['crop']}, lr {meta['lr']}"

@@ -137,8 +137,8 @@ def segmentation_loss(
     """Total loss of ``model.forward_train`` outputs: main + 0.4·aux (+ probes), each at label size.
 
     In ``--probes`` runs only the probe outputs count, and outputs computed by frozen parts alone are
-    skipped. OHEM, when on, applies to the main output only,
-    as in the official scripts; auxiliary and probe losses are plain cross-entropy.
+    skipped. OHEM, when on, applies to the main output only, as in the official scripts; auxiliary and
+    probe losses are plain cross-entropy.
     """
     total = target.new_zeros((), dtype=torch.float32)
     parts: dict[str, float] = {}
@@ -394,16 +394,20 @@ def _is_frozen(name: str, config: TrainConfig) -> bool:
     else whatever starts with a ``--freeze`` prefix."""
     if config.probes:
         return not name.startswith("probe")
-    return any(name.startswith(prefix) for prefix in config.freeze)
+    return name.startswith(tuple(config.freeze))
 
 
 def _trainable_params(model: torch.nn.Module, config: TrainConfig) -> list[torch.nn.Parameter]:
     """Freeze what :func:`_is_frozen` names; return the parameters left to train."""
-    params = []
+    params, frozen = [], 0
     for name, param in model.named_parameters():
         param.requires_grad_(not _is_frozen(name, config))
         if param.requires_grad:
             params.append(param)
+        else:
+            frozen += 1
+    if config.freeze and not frozen:
+        raise TrainError(f"--freeze {' '.join(config.freeze)}: {model.arch!r} has no parameter of that name")
     if config.probes and not params:
         raise TrainError(f"--probes: model {model.arch!r} has no probe heads (build it with probes=true)")
     if not params:
@@ -515,9 +519,6 @@ def train(
         model = build_model(config.arch, num_classes=NUM_CLASSES, **config.options)
         if config.init is not None and resume is None:
             _init_from(model, config.init, config.init_only, log)
-    names = [name for name, _ in model.named_parameters()]
-    if config.freeze and not any(name.startswith(tuple(config.freeze)) for name in names):
-        raise TrainError(f"--freeze {' '.join(config.freeze)}: {config.arch!r} has no parameter of that name")
     params = _trainable_params(model, config)
     model.to(dev)
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.wd)
