@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import torch  # noqa: E402
 
 from gald_viz.models import build_model  # noqa: E402
+from gald_viz.published import PROVENANCE, table_iv  # noqa: E402
 
 ARCHS = ("aspp", "aspp_ldv1", "aspp_ldv2")
 
@@ -148,6 +149,21 @@ def main(argv: list[str] | None = None) -> None:
                 f"{row['peak_mib']:>8.0f} {row['peak_mib'] / base['peak_mib']:>5.2f}"
             )
     print("goal: aspp_ldv2 time ratio <= 1.15 and peak ratio <= 2.00 (x GA = ratio to aspp, GA only)")
+    print()
+    print(published_text())
+
+
+def published_text() -> str:
+    """The paper's Table IV (one V100, 1×3×512×512, ResNet-50) with the same ratios to the GA-only row."""
+    table = table_iv()
+    base = float(table.loc[table["method"] == "+ASPP", "time_ms_512x512_v100"].iloc[0])
+    lines = [f"Table IV, {PROVENANCE}", f"{'method':<22} {'ms':>5} {'x GA':>5} {'params M':>9}"]
+    for row in table.itertuples():
+        # The paper prints the LD rows' parameters as an increment over +ASPP ("+0.4").
+        params = "" if row.params_m != row.params_m else f"{'+' if row.ld != 'none' else ''}{row.params_m}"
+        ms = float(row.time_ms_512x512_v100)
+        lines.append(f"{row.method:<22} {ms:>5.0f} {ms / base:>5.2f} {params:>9}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

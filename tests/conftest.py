@@ -1,4 +1,4 @@
-"""Shared pytest settings: CPU only, few threads, slow tests behind GALD_VIZ_SLOW=1."""
+"""Shared pytest settings: CPU only, few threads."""
 
 import os
 
@@ -6,15 +6,6 @@ import pytest
 import torch
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.environ.get("GALD_VIZ_SLOW") == "1":
-        return
-    skip = pytest.mark.skip(reason="slow: set GALD_VIZ_SLOW=1 to run")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="module")
