@@ -1,29 +1,25 @@
-"""Open a data source from a short text spec, as the command lines and the app name them.
+"""Open the data source a spec names (see :mod:`gald_viz.data.spec` for the spec forms)."""
 
-Specs:
-    ``synthcity:val`` / ``synthcity:train`` — SynthCity rendered on access (1024×2048, seed 0,
-    50 scenes unless ``limit``); options may follow: ``synthcity:val:count=30,seed=1,size=512x1024``.
-    ``cityscapes:val`` or ``cityscapes:val:ROOT`` — the Cityscapes layout (root defaults to
-    ``$CITYSCAPES_DATASET``); any split name.
-    ``folders:IMAGES,LABELS`` — :class:`~gald_viz.data.cityscapes.FolderPairs` (``encoding=`` may
-    follow after a third comma-separated field: ``folders:imgs,labels,labelId``).
-"""
+from gald_viz.data.cityscapes import CityscapesDataset, DatasetError, FolderPairs
+from gald_viz.data.sample import Sample, Source, check_index
+from gald_viz.data.spec import (
+    SYNTHCITY_DEFAULT_COUNT,
+    CityscapesSpec,
+    DataSpec,
+    FolderSpec,
+    SourceError,
+    SynthCitySpec,
+    parse_spec,
+)
+from gald_viz.data.synthcity import SynthCity
 
-from gald_viz.data.cityscapes import ENCODINGS, CityscapesDataset, DatasetError, FolderPairs
-from gald_viz.data.sample import Sample, check_index
-from gald_viz.data.synthcity import SPLIT_CODES, SynthCity
-
-SYNTHCITY_DEFAULT_COUNT = 50
-
-
-class SourceError(ValueError):
-    """A source spec cannot be parsed or opened; the message names the spec."""
+__all__ = ["Limited", "SourceError", "open_source"]
 
 
 class Limited:
     """The first ``limit`` samples of another source."""
 
-    def __init__(self, source, limit: int) -> None:
+    def __init__(self, source: Source, limit: int) -> None:
         self.source = source
         self.count = min(limit, len(source))
         self.names = list(source.names[: self.count])
@@ -38,41 +34,24 @@ class Limited:
         return f"{self.source.describe()} first={self.count}"
 
 
-def _synthcity(spec: str, rest: str, limit: int | None) -> SynthCity:
-    split, _, options = rest.partition(":")
-    if split not in SPLIT_CODES:
-        raise SourceError(f"source {spec!r}: SynthCity split must be one of {', '.join(SPLIT_CODES)}")
-    count, seed, size = SYNTHCITY_DEFAULT_COUNT, 0, (1024, 2048)
-    count_given = False
-    for item in filter(None, options.split(",")):
-        key, _, value = item.partition("=")
-        if key not in ("count", "seed", "size"):
-            raise SourceError(f"source {spec!r}: unknown SynthCity option {key!r} (count, seed, size)")
-        try:
-            if key == "size":
-                h, w = value.lower().split("x")
-                size = int(h), int(w)
-            elif key == "count":
-                count, count_given = int(value), True
-            else:
-                seed = int(value)
-        except ValueError as err:
-            raise SourceError(
-                f"source {spec!r}: bad {item!r} (e.g. count=30, seed=0, size=512x1024)"
-            ) from err
+def _synthcity(spec: SynthCitySpec, limit: int | None) -> SynthCity:
+    count = spec.count if spec.count is not None else SYNTHCITY_DEFAULT_COUNT
     if limit is not None:
-        count = min(count, limit) if count_given else limit
+        count = min(count, limit) if spec.count is not None else limit
     try:
-        return SynthCity(split=split, count=count, seed=seed, height=size[0], width=size[1])
+        return SynthCity(
+            split=spec.split, count=count, seed=spec.seed, height=spec.size[0], width=spec.size[1]
+        )
     except ValueError as err:
-        raise SourceError(f"source {spec!r}: {err}") from err
+        raise SourceError(f"source {str(spec)!r}: {err}") from err
 
 
-def open_source(spec: str, limit: int | None = None):
+def open_source(spec: str | DataSpec, limit: int | None = None) -> Source:
     """Open the source a spec names.
 
     Args:
-        spec: ``synthcity:SPLIT[:OPTIONS]``, ``cityscapes:SPLIT[:ROOT]`` or ``folders:IMAGES,LABELS``.
+        spec: a :data:`~gald_viz.data.spec.DataSpec` or its text (``synthcity:SPLIT[:OPTIONS]``,
+            ``cityscapes:SPLIT[:ROOT]``, ``folders:IMAGES,LABELS[,ENCODING]``).
         limit: keep only the first ``limit`` samples (for SynthCity: render exactly ``limit`` scenes).
 
     Returns:
@@ -86,31 +65,17 @@ def open_source(spec: str, limit: int | None = None):
     """
     if limit is not None and limit < 0:
         raise SourceError(f"limit={limit}: must be >= 0")
-    kind, sep, rest = spec.partition(":")
-    if not sep and kind in ("synthcity", "cityscapes"):
-        rest = "val"
-    if kind == "synthcity":
-        return _synthcity(spec, rest, limit)
-    if kind == "cityscapes":
-        split, _, root = rest.partition(":")
-        try:
-            source = CityscapesDataset(root=root or None, split=split or "val")
-        except DatasetError as err:
-            raise SourceError(f"source {spec!r}: {err}") from err
-    elif kind == "folders":
-        parts = rest.split(",")
-        if len(parts) not in (2, 3) or not all(parts[:2]):
-            raise SourceError(f"source {spec!r}: expected folders:IMAGES,LABELS[,ENCODING]")
-        encoding = parts[2] if len(parts) == 3 else "auto"
-        if encoding not in ENCODINGS:
-            raise SourceError(f"source {spec!r}: encoding must be one of {', '.join(ENCODINGS)}")
-        try:
-            source = FolderPairs(parts[0], parts[1], encoding=encoding)
-        except DatasetError as err:
-            raise SourceError(f"source {spec!r}: {err}") from err
-    else:
-        raise SourceError(
-            f"source {spec!r}: unknown kind {kind!r}; use synthcity:val, cityscapes:val[:ROOT] "
-            "or folders:IMAGES,LABELS"
-        )
+    text = spec if isinstance(spec, str) else str(spec)
+    parsed = parse_spec(spec)
+    if isinstance(parsed, SynthCitySpec):
+        return _synthcity(parsed, limit)
+    try:
+        if isinstance(parsed, CityscapesSpec):
+            source: Source = CityscapesDataset(root=parsed.root, split=parsed.split)
+        elif isinstance(parsed, FolderSpec):
+            source = FolderPairs(parsed.images, parsed.labels, encoding=parsed.encoding)
+        else:
+            raise SourceError(f"source {text!r}: not a data spec")
+    except DatasetError as err:
+        raise SourceError(f"source {text!r}: {err}") from err
     return Limited(source, limit) if limit is not None else source
