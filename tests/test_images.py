@@ -155,3 +155,27 @@ def test_label_maps_refuse_colour_and_out_of_range_ids(tmp_path):
     big = Image.fromarray(np.array([[0, 300]], np.uint16))
     with pytest.raises(ImageReadError, match=r"big\.png.*0\.\.255"):
         read_label_map(_save(tmp_path, big, "big.png"))
+
+
+def test_write_png_round_trips_ids_and_rgb(tmp_path):
+    from gald_viz.data.images import encode_jpeg, write_png
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 256, (7, 9), dtype=np.uint8)
+    rgb = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    write_png(tmp_path / "a" / "ids.png", ids, atomic=True)
+    write_png(tmp_path / "rgb.png", rgb)
+    np.testing.assert_array_equal(read_label_map(tmp_path / "a" / "ids.png"), ids)
+    np.testing.assert_array_equal(read_image(tmp_path / "rgb.png"), rgb)
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["ids.png"]  # no temporary left behind
+    assert read_image(encode_jpeg(rgb)).shape == rgb.shape
+
+
+def test_write_png_refuses_what_it_cannot_store_losslessly(tmp_path):
+    from gald_viz.data.images import write_png
+
+    with pytest.raises(ValueError, match="uint8"):
+        write_png(tmp_path / "x.png", np.zeros((2, 2), np.int32))
+    with pytest.raises(ValueError, match="uint8"):
+        write_png(tmp_path / "x.png", np.zeros((2, 2, 4), np.uint8))
+    assert not (tmp_path / "x.png").exists()

@@ -1,4 +1,6 @@
-"""Reading a user's image or label map safely: any common format and mode in, uint8 out.
+"""Every image and label-map file the project reads or writes goes through here.
+
+Reading a user's image or label map safely: any common format and mode in, uint8 out.
 
 Images come back as H×W×3 uint8 RGB whatever the file holds (RGB, RGBA, grey, palette, 16-bit,
 CMYK), turned upright by their EXIF orientation. Files that are empty, truncated, not images, or so
@@ -11,6 +13,7 @@ import os
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -175,3 +178,57 @@ def read_label_map(source: str | os.PathLike | bytes, name: str | None = None) -
         f"{label}: a label map must be a single-channel image of class ids (got mode {mode!r}; "
         "colour-coded labels such as *_gtFine_color.png cannot be read as ids)"
     )
+
+
+def encode_png(array: np.ndarray, compression: int = 3) -> bytes:
+    """A uint8 H×W (ids or grey) or H×W×3 RGB array as PNG bytes, values unchanged.
+
+    >>> read_label_map(encode_png(np.array([[0, 255], [7, 18]], np.uint8))).tolist()
+    [[0, 255], [7, 18]]
+    """
+    return _encode(array, ".png", [cv2.IMWRITE_PNG_COMPRESSION, compression])
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    """An H×W×3 uint8 RGB array as JPEG bytes (photographs and blends, where loss is fine)."""
+    return _encode(rgb, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality])
+
+
+def _encode(array: np.ndarray, ext: str, params: list[int]) -> bytes:
+    if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
+        raise ValueError(f"expected an H×W or H×W×3 uint8 array, got {array.shape} {array.dtype}")
+    bgr = np.ascontiguousarray(array if array.ndim == 2 else array[:, :, ::-1])
+    ok, buf = cv2.imencode(ext, bgr, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {array.shape} {array.dtype} array as {ext}")
+    return buf.tobytes()
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray, *, atomic: bool = False) -> None:
+    """Write an id map or RGB image as PNG, creating the folder.
+
+    Args:
+        path: the file to write.
+        array: H×W uint8 ids or H×W×3 uint8 RGB.
+        atomic: write a temporary file beside it, fsync, then rename, so a reader never sees half a
+            file (what the results store needs when a job may be killed at any moment).
+
+    Raises:
+        OSError: the file cannot be written (the temporary file is removed).
+    """
+    data = encode_png(array)
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if not atomic:
+        final.write_bytes(data)
+        return
+    temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
