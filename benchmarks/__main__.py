@@ -137,7 +137,14 @@ class Script:
     prepare: Callable[[Path], tuple[list[str], str]] | None = None
 
 
-BENCHMARKS: tuple[str, ...] = ("synthcity_speed", "boundary_f", "ldv2_cost", "app_latency", "big_image")
+BENCHMARKS: tuple[str, ...] = (
+    "synthcity_speed",
+    "boundary_f",
+    "ldv2_cost",
+    "app_latency",
+    "big_image",
+    "evaluation_job",
+)
 SCRIPTS: dict[str, Script] = {
     "synthcity_speed": Script("synthcity_speed", parse_synthcity_speed, ("--count", "3")),
     "boundary_f": Script("boundary_f", parse_boundary_f, ("--images", "2", "--oracle-images", "1")),
