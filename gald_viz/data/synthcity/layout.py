@@ -2,8 +2,8 @@
 street, the side segments along both kerbs, and the things (vehicles, people, two-wheelers, poles,
 trees) placed on them.
 
-The layout draws from the scene's RNG in a fixed order; the painters in :mod:`.scene` interleave with
-it, so moving a call changes every scene (the hashes of docs/DESIGN.md's determinism check).
+The layout draws from the scene's RNG in a fixed order and the painters in :mod:`.scene` interleave
+with it: moving, adding or skipping a draw changes every scene after it.
 """
 
 from typing import NamedTuple
@@ -83,6 +83,7 @@ class Street:
         self, r: np.random.Generator, kind: str, x_choices: list[float], z_range: tuple[float, float]
     ) -> None:
         """A vehicle in a free stretch of one of ``x_choices`` (six tries), with its cast shadow."""
+        # Every entry draws, whatever the kind: the scene's RNG stream depends on it.
         dims = {
             "car": (r.uniform(3.9, 4.9), r.uniform(1.65, 1.9)),
             "truck": (r.uniform(6.5, 10.0), 2.5),

@@ -2,7 +2,7 @@
 
 Colour ranges deliberately overlap between classes (greys for road, wall, pole, building; greens for
 vegetation and terrain; any hue for vehicles and clothes) so shape and context carry the label, not
-colour (docs/DESIGN.md).
+colour.
 """
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Poles 2-8 px wide at 2048 px, with traffic lights and traffic signs: the thin objects GALD's
-local distribution is meant to repair next to large regions (docs/DESIGN.md)."""
+local distribution is meant to repair next to large regions."""
 
 import numpy as np
 

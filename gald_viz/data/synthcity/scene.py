@@ -11,8 +11,8 @@ from gald_viz.data.synthcity.structures import draw_backdrop, draw_sides
 from gald_viz.data.synthcity.surfaces import draw_ground, draw_shadows, draw_sky
 
 
-def paint_scene(rng: np.random.Generator, cv: Canvas) -> Street:
-    """Lay out a street and paint all of it; returns the layout. Every step draws from ``rng`` in turn."""
+def paint_scene(rng: np.random.Generator, cv: Canvas) -> None:
+    """Lay out a street and paint all of it; every step draws from ``rng`` in turn."""
     street = Street(rng)
     draw_sky(cv, rng)
     draw_ground(cv, rng, street)
@@ -24,7 +24,6 @@ def paint_scene(rng: np.random.Generator, cv: Canvas) -> Street:
     draw_sides(cv, rng, street)
     draw_things(cv, rng, street, ("vehicle", "person", "two_wheeler", "pole", "tree"))
     draw_ego(cv, rng)
-    return street
 
 
 def draw_things(cv: Canvas, rng: np.random.Generator, street: Street, kinds: tuple[str, ...]) -> None:

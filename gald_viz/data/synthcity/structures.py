@@ -146,27 +146,37 @@ def _backing(cv: Canvas, r: np.random.Generator, seg: Segment, behind: float, su
         draw_building(cv, r, bx[0], bx[1], seg.z, seg.z + seg.length, r.uniform(6.0, 25.0), sun_right)
 
 
-def _building_segment(cv, r, seg: Segment, x: tuple[float, float], sun_right: bool) -> None:
+def _building_segment(
+    cv: Canvas, r: np.random.Generator, seg: Segment, x: tuple[float, float], sun_right: bool
+) -> None:
     draw_building(cv, r, x[0], x[1], seg.z, seg.z + seg.length, r.uniform(6.0, 30.0), sun_right)
 
 
-def _vegetation_segment(cv, r, seg: Segment, x: tuple[float, float], sun_right: bool) -> None:
+def _vegetation_segment(
+    cv: Canvas, r: np.random.Generator, seg: Segment, x: tuple[float, float], sun_right: bool
+) -> None:
     _behind(r, seg)  # drawn and unused, as for every non-building segment: it keeps the RNG stream
     draw_vegetation(cv, r, _front(seg), r.uniform(2.0, 10.0), 6)
 
 
-def _terrain_segment(cv, r, seg: Segment, x: tuple[float, float], sun_right: bool) -> None:
+def _terrain_segment(
+    cv: Canvas, r: np.random.Generator, seg: Segment, x: tuple[float, float], sun_right: bool
+) -> None:
     behind = _behind(r, seg)
     _open_ground(cv, r, seg, behind)
     _backing(cv, r, seg, behind, sun_right)
 
 
-def _wall_segment(cv, r, seg: Segment, x: tuple[float, float], sun_right: bool) -> None:
+def _wall_segment(
+    cv: Canvas, r: np.random.Generator, seg: Segment, x: tuple[float, float], sun_right: bool
+) -> None:
     _backing(cv, r, seg, _behind(r, seg), sun_right)
     draw_wall(cv, r, _front(seg), r.uniform(1.0, 3.2))
 
 
-def _fence_segment(cv, r, seg: Segment, x: tuple[float, float], sun_right: bool) -> None:
+def _fence_segment(
+    cv: Canvas, r: np.random.Generator, seg: Segment, x: tuple[float, float], sun_right: bool
+) -> None:
     behind = _behind(r, seg)
     _open_ground(cv, r, seg, behind)
     _backing(cv, r, seg, behind, sun_right)
