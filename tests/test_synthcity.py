@@ -7,6 +7,9 @@ import pytest
 from gald_viz.data.cityscapes import CityscapesDataset
 from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, colorize, to_label_ids
 from gald_viz.data.synthcity import SynthCity, class_stats, generate, main, sample_name
+from gald_viz.data.synthcity.drawers import THING_DRAWERS, thing_drawer
+from gald_viz.data.synthcity.layout import SEGMENT_KINDS, Street
+from gald_viz.data.synthcity.structures import SEGMENT_DRAWERS
 
 
 def test_same_seed_split_index_gives_identical_pixels():
@@ -110,3 +113,23 @@ def test_cli_writes_cityscapes_layout_that_reads_back_identically(tmp_path, caps
 def test_cli_rejects_bad_arguments(tmp_path):
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--count", "1", "--height", "10"])
+
+
+def test_every_placed_thing_and_segment_kind_has_a_drawer():
+    rng = np.random.default_rng(0)
+    kinds = set()
+    for _ in range(20):
+        street = Street(rng)
+        street.lane_centres = [street.road_l + 1.5, street.road_r - 1.5]
+        street.place_things(rng)
+        kinds |= {thing.kind for thing in street.things}
+    assert kinds == set(THING_DRAWERS)
+    assert set(SEGMENT_DRAWERS) == set(SEGMENT_KINDS) and sum(SEGMENT_KINDS.values()) == pytest.approx(1.0)
+
+
+def test_unknown_drawer_name_lists_the_known_ones():
+    assert thing_drawer("pole") is THING_DRAWERS["pole"]
+    with pytest.raises(
+        KeyError, match="'lamp'; known: person, pole, tree, two_wheeler, vehicle, vehicle_across"
+    ):
+        thing_drawer("lamp")
