@@ -180,13 +180,15 @@ def read_label_map(source: str | os.PathLike | bytes, name: str | None = None) -
     )
 
 
-def encode_png(array: np.ndarray, compression: int = 3) -> bytes:
+def encode_png(array: np.ndarray, compression: int | None = None) -> bytes:
     """A uint8 H×W (ids or grey) or H×W×3 RGB array as PNG bytes, values unchanged.
+
+    ``compression`` 0–9 is zlib's level; None keeps OpenCV's default (the bytes ``cv2.imwrite`` writes).
 
     >>> read_label_map(encode_png(np.array([[0, 255], [7, 18]], np.uint8))).tolist()
     [[0, 255], [7, 18]]
     """
-    return _encode(array, ".png", [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    return _encode(array, ".png", [] if compression is None else [cv2.IMWRITE_PNG_COMPRESSION, compression])
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -3,9 +3,9 @@
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from gald_viz.data.images import write_png
 from gald_viz.data.labels import colorize, to_label_ids
 from gald_viz.data.synthcity.source import SPLIT_CODES, SynthCity
 from gald_viz.data.synthcity.stats import class_stats, format_stats
@@ -24,14 +24,15 @@ def _written(out: Path, split: str, count: int, seed: int, height: int, width: i
             raise ValueError(f"--out {out}: cannot create {folder} ({err.strerror})") from err
     for sample in source:
         stem = sample.name
-        colour = cv2.cvtColor(colorize(sample.label), cv2.COLOR_RGB2BGR)
         for path, array in (
-            (img_dir / f"{stem}_leftImg8bit.png", cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR)),
+            (img_dir / f"{stem}_leftImg8bit.png", sample.image),
             (gt_dir / f"{stem}_gtFine_labelIds.png", to_label_ids(sample.label)),
-            (gt_dir / f"{stem}_gtFine_color.png", colour),
+            (gt_dir / f"{stem}_gtFine_color.png", colorize(sample.label)),
         ):
-            if not cv2.imwrite(str(path), array):
-                raise ValueError(f"--out {out}: could not write {path}")
+            try:
+                write_png(path, array)
+            except (OSError, ValueError) as err:
+                raise ValueError(f"--out {out}: could not write {path} ({err})") from err
         yield sample.label
 
 
