@@ -117,9 +117,9 @@ def test_training_lowers_loss_and_checkpoint_rebuilds_identically(tmp_path):
 
     dataset, _ = build_dataset(config, untrained.input_scale)
     images, labels = batch_at(dataset, 0, 4)
-    from gald_viz.train import _normaliser
+    from gald_viz.inference import normalise_batch
 
-    x = _normaliser(untrained.preset)(images)
+    x = normalise_batch(images, untrained.preset)
     with torch.no_grad():
         before, _ = segmentation_loss(untrained.train().forward_train(x), labels, config)
         after, _ = segmentation_loss(model.train().forward_train(x), labels, config)
