@@ -14,6 +14,8 @@ import typing
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+from gald_viz.train.loss import OHEM_MIN_KEPT, OHEM_THRESH
+
 
 class TrainError(ValueError):
     """A training argument or file that cannot be used; the message names it."""
@@ -87,8 +89,8 @@ class TrainConfig:
         0, help="seed of the initialisation, the data and the crops", resume=True, card="seed"
     )
     ohem: bool = setting(False, help="OHEM on the main loss", resume=True, card="ohem")
-    ohem_thresh: float = setting(0.7, help="OHEM: probability below which a pixel is hard")
-    ohem_min_kept: int = setting(100_000, help="OHEM: the least number of pixels kept")
+    ohem_thresh: float = setting(OHEM_THRESH, help="OHEM: probability below which a pixel is hard")
+    ohem_min_kept: int = setting(OHEM_MIN_KEPT, help="OHEM: the least number of pixels kept")
     probes: bool = setting(
         False, help="train only the probe heads of the frozen --init model", resume=True, card="probes_only"
     )

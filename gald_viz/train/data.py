@@ -34,7 +34,7 @@ class SynthCityPool:
         size: int,
         seed: int,
         input_scale: float,
-        data_size: tuple[int, int] = (1024, 2048),
+        data_size: tuple[int, int],
         progress: bool = True,
     ) -> None:
         from gald_viz.data.synthcity import generate

@@ -7,14 +7,20 @@ the official GALD-Net scripts).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
 from gald_viz.data.labels import IGNORE_INDEX
-from gald_viz.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from gald_viz.train.config import TrainConfig
 
 AUX_WEIGHT = 0.4  # the paper's weight of the stage-3 auxiliary loss
 POLY_POWER = 0.9
+OHEM_THRESH = 0.7  # the official GALD-Net OHEM settings
+OHEM_MIN_KEPT = 100_000
 
 
 def poly_lr(base_lr: float, iteration: int, iters: int, power: float = POLY_POWER) -> float:
@@ -32,8 +38,8 @@ def ohem_cross_entropy(
     logits: torch.Tensor,
     target: torch.Tensor,
     *,
-    thresh: float = 0.7,
-    min_kept: int = 100_000,
+    thresh: float = OHEM_THRESH,
+    min_kept: int = OHEM_MIN_KEPT,
     ignore_index: int = IGNORE_INDEX,
 ) -> torch.Tensor:
     """Cross-entropy over the hard pixels only (online hard example mining).

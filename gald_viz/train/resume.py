@@ -130,7 +130,7 @@ def restore(
     device: torch.device,
 ) -> None:
     """Put the sidecar's model and optimizer tensors and RNG states back in place."""
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     _restore_optimizer(optimizer, meta, tensors)
     torch.set_rng_state(tensors["rng.cpu"])
     if device.type == "cuda":
