@@ -162,6 +162,8 @@ def test_training_lowers_loss_and_checkpoint_rebuilds_identically(tmp_path):
         assert torch.equal(loaded(x), model(x))
     meta = loaded.checkpoint_info["metadata"]
     assert meta["iters"] == "12" and meta["seed"] == "3" and meta["command"] == "test"
+    assert (meta["crop"], meta["probes_only"], meta["freeze"]) == ("[64, 128]", "false", "[]")
+    assert meta["data"].startswith("synthcity:train seed=3 pool=2") and "out" not in meta
     assert meta["git_commit"] and meta["device"].startswith("cpu")
     assert (tmp_path / "m.log").read_text().count("iter ") == 6
 

@@ -3,7 +3,7 @@
 Every :class:`TrainConfig` field carries, in its dataclass metadata, what the rest of the trainer needs
 to know about it: the help text of its command-line flag (:mod:`gald_viz.train.cli` generates the
 parser from the fields), whether a resumed run must repeat it (:func:`resume_mismatches`), and under
-which key the checkpoint metadata records it (:func:`card_metadata`).
+which key the checkpoint metadata records it (:func:`checkpoint_metadata`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def setting(
     flag: str | None = "",
     metavar: str | tuple[str, ...] | None = None,
     parse: typing.Callable[[str], Any] | None = None,
-    resume: bool = False,
-    card: str | None = None,
+    same_on_resume: bool = False,
+    recorded: bool | str = False,
 ) -> Any:
     """A :class:`TrainConfig` field and what it means outside the dataclass.
 
@@ -41,10 +41,13 @@ def setting(
             ``--ohem-min-kept``), ``None`` gives the field no flag.
         metavar: the flag's metavar.
         parse: parses one flag value (list and dict fields: one item of a repeatable flag).
-        resume: a resumed run must have the same value as the run that wrote the sidecar.
-        card: the checkpoint metadata key the value is recorded under; ``None`` records nothing.
+        same_on_resume: a resumed run must have the same value as the run that wrote the sidecar.
+        recorded: the checkpoint metadata records the value: ``True`` under the field's name, a string
+            under that key.
     """
-    meta = dict(help=help, flag=flag, metavar=metavar, parse=parse, resume=resume, card=card)
+    meta = dict(
+        help=help, flag=flag, metavar=metavar, parse=parse, same_on_resume=same_on_resume, recorded=recorded
+    )
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -69,46 +72,59 @@ def parse_option(text: str) -> tuple[str, object]:
 class TrainConfig:
     """Everything that defines a run; stored in the resume sidecar and the checkpoint metadata."""
 
-    arch: str = setting(help="model name (gald_viz.models.MODEL_NAMES)", resume=True)
+    arch: str = setting(help="model name (gald_viz.models.MODEL_NAMES)", same_on_resume=True)
     data: str = setting(
-        help="synthcity | cityscapes[:ROOT] | folders:IMAGES,LABELS (train split)", resume=True
+        help="synthcity | cityscapes[:ROOT] | folders:IMAGES,LABELS (train split)", same_on_resume=True
     )
     out: str = setting(help="output .safetensors (log and resume sidecar beside it)")
-    iters: int = setting(1000, help="training iterations", resume=True, card="iters")
-    batch: int = setting(8, help="images per iteration", resume=True, card="batch")
+    iters: int = setting(1000, help="training iterations", same_on_resume=True, recorded=True)
+    batch: int = setting(8, help="images per iteration", same_on_resume=True, recorded=True)
     crop: tuple[int, int] = setting(
-        (256, 512), help="crop size at the model's input scale", metavar=("H", "W"), resume=True, card="crop"
+        (256, 512),
+        help="crop size at the model's input scale",
+        metavar=("H", "W"),
+        same_on_resume=True,
+        recorded=True,
     )
     scale: tuple[float, float] = setting(
-        (0.5, 2.0), help="random rescale range", metavar=("LO", "HI"), resume=True, card="scale"
+        (0.5, 2.0),
+        help="random rescale range",
+        metavar=("LO", "HI"),
+        same_on_resume=True,
+        recorded=True,
     )
-    lr: float = setting(0.01, help="base learning rate of the poly schedule", resume=True, card="lr")
-    wd: float = setting(5e-4, help="weight decay", resume=True, card="wd")
+    lr: float = setting(
+        0.01, help="base learning rate of the poly schedule", same_on_resume=True, recorded=True
+    )
+    wd: float = setting(5e-4, help="weight decay", same_on_resume=True, recorded=True)
     momentum: float = setting(0.9, flag=None)
     seed: int = setting(
-        0, help="seed of the initialisation, the data and the crops", resume=True, card="seed"
+        0, help="seed of the initialisation, the data and the crops", same_on_resume=True, recorded=True
     )
-    ohem: bool = setting(False, help="OHEM on the main loss", resume=True, card="ohem")
+    ohem: bool = setting(False, help="OHEM on the main loss", same_on_resume=True, recorded=True)
     ohem_thresh: float = setting(OHEM_THRESH, help="OHEM: probability below which a pixel is hard")
     ohem_min_kept: int = setting(OHEM_MIN_KEPT, help="OHEM: the least number of pixels kept")
     probes: bool = setting(
-        False, help="train only the probe heads of the frozen --init model", resume=True, card="probes_only"
+        False,
+        help="train only the probe heads of the frozen --init model",
+        same_on_resume=True,
+        recorded="probes_only",
     )
     init: str | None = setting(
-        None, help="checkpoint to initialise from (tensors matching by name and shape)", card="init"
+        None, help="checkpoint to initialise from (tensors matching by name and shape)", recorded=True
     )
     init_only: list[str] = setting(
         [],
         help="with --init: copy only tensors whose name starts with PREFIX (repeatable)",
         metavar="PREFIX",
-        card="init_only",
+        recorded=True,
     )
     freeze: list[str] = setting(
         [],
         help="keep parameters whose name starts with PREFIX fixed, their BN statistics too (repeatable)",
         metavar="PREFIX",
-        resume=True,
-        card="freeze",
+        same_on_resume=True,
+        recorded=True,
     )
     options: dict = setting(
         {},
@@ -116,11 +132,14 @@ class TrainConfig:
         flag="--option",
         metavar="KEY=VALUE",
         parse=parse_option,
-        resume=True,
+        same_on_resume=True,
     )
-    pool: int = setting(300, help="SynthCity: train images generated into memory", resume=True)
+    pool: int = setting(300, help="SynthCity: train images generated into memory", same_on_resume=True)
     data_size: tuple[int, int] = setting(
-        (1024, 2048), help="SynthCity: size the pool images are generated at", metavar=("H", "W"), resume=True
+        (1024, 2048),
+        help="SynthCity: size the pool images are generated at",
+        metavar=("H", "W"),
+        same_on_resume=True,
     )
     save_every: int = setting(200, help="iterations between resume sidecars")
     log_every: int = setting(10, help="iterations between log lines")
@@ -149,14 +168,15 @@ def resume_mismatches(saved: TrainConfig, config: TrainConfig) -> list[str]:
     return [
         f.name
         for f in fields(TrainConfig)
-        if f.metadata["resume"] and getattr(saved, f.name) != getattr(config, f.name)
+        if f.metadata["same_on_resume"] and getattr(saved, f.name) != getattr(config, f.name)
     ]
 
 
-def card_metadata(config: TrainConfig) -> dict[str, Any]:
+def checkpoint_metadata(config: TrainConfig) -> dict[str, Any]:
     """The settings the checkpoint metadata records, under their keys (pairs as lists)."""
-    return {
-        f.metadata["card"]: list(value) if isinstance(value := getattr(config, f.name), tuple) else value
-        for f in fields(TrainConfig)
-        if f.metadata["card"] is not None
-    }
+    recorded = {}
+    for f in fields(TrainConfig):
+        if key := f.metadata["recorded"]:
+            value = getattr(config, f.name)
+            recorded[f.name if key is True else key] = list(value) if isinstance(value, tuple) else value
+    return recorded

@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from gald_viz.data.labels import CLASS_NAMES, NUM_CLASSES
-from gald_viz.train.config import TrainConfig, TrainError, card_metadata
+from gald_viz.train.config import TrainConfig, TrainError, checkpoint_metadata
 from gald_viz.train.data import batch_at, build_dataset
 from gald_viz.train.freeze import set_train_mode, trainable_params
 from gald_viz.train.loss import poly_lr, segmentation_loss
@@ -206,7 +206,7 @@ def save_checkpoint(run: Run, *, described: str, commit: str, command: str | Non
     metadata = dict(
         classes=list(CLASS_NAMES),
         data=described,
-        **card_metadata(config),
+        **checkpoint_metadata(config),
         git_commit=commit,
         train_seconds=round(run.elapsed, 1),
         device=device_name(run.device),

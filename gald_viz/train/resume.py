@@ -2,7 +2,7 @@
 
 Every ``--save-every`` iterations a run writes ``OUT.resume.safetensors`` beside ``OUT``: model and
 optimizer tensors, the iteration, torch RNG states, and the run's settings as JSON metadata (no pickled
-code). A run given ``--resume`` must repeat the settings marked ``resume`` in
+code). A run given ``--resume`` must repeat the settings marked ``same_on_resume`` in
 :class:`gald_viz.train.config.TrainConfig`; it then continues bit for bit where the sidecar left off.
 """
 
