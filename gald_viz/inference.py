@@ -100,14 +100,22 @@ def _check_image(image: np.ndarray) -> None:
 def preprocess(image: np.ndarray, preset: str = "imagenet_rgb") -> torch.Tensor:
     """H×W×3 uint8 RGB → float32 1×3×H×W model input, following ``PRESETS[preset]``."""
     _check_image(image)
+    return normalise_batch(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None], preset)
+
+
+def normalise_batch(images: torch.Tensor, preset: str = "imagenet_rgb") -> torch.Tensor:
+    """uint8 N×3×H×W RGB tensor → float32 model input, following ``PRESETS[preset]``.
+
+    The one normalisation of the project: :func:`preprocess` applies it to one image, training to its
+    batches, so a trained model sees exactly the input convention it is evaluated with.
+    """
     if preset not in PRESETS:
         raise InferenceError(f"preset={preset!r} is unknown; valid presets: {', '.join(PRESETS)}")
     p = PRESETS[preset]
-    arr = image[:, :, ::-1] if p.bgr else image
-    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float() * p.scale
-    mean = torch.tensor(p.mean).view(3, 1, 1)
-    std = torch.tensor(p.std).view(3, 1, 1)
-    return ((x - mean) / std).unsqueeze(0)
+    x = images.flip(1) if p.bgr else images
+    mean = torch.tensor(p.mean).view(1, 3, 1, 1)
+    std = torch.tensor(p.std).view(1, 3, 1, 1)
+    return (x.float() * p.scale - mean) / std
 
 
 def _as_device(model: nn.Module, dev: torch.device) -> None:

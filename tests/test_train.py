@@ -97,6 +97,56 @@ def test_option_values_parse_as_json_and_resume_sidecar_sits_beside_out():
     assert resume_path(config.out) == Path("x/m.resume.safetensors")
 
 
+def test_cli_flags_and_defaults_come_from_the_config_fields():
+    from dataclasses import fields
+
+    from gald_viz.train.cli import build_parser
+
+    flags = {a.dest: a for a in build_parser()._actions}
+    for f in fields(TrainConfig):
+        if f.name == "momentum":  # the paper's value; no flag
+            assert f.name not in flags
+            continue
+        action = flags[f.name]
+        assert action.help, f.name
+        assert action.required == (f.name in ("arch", "data", "out")), f.name
+    defaults, _ = parse_args(["--arch", "a", "--data", "d", "--out", "o"])
+    assert defaults == TrainConfig(arch="a", data="d", out="o")
+    argv = "--arch a --data d --out o --iters 7 --crop 3 4 --scale 1 2 --ohem --probes --init i"
+    argv += " --init-only x. --init-only y. --freeze z. --option n=[1,2] --data-size 5 6 --ohem-min-kept 9"
+    changed, _ = parse_args(argv.split())
+    assert (changed.iters, changed.crop, changed.scale, changed.data_size) == (7, (3, 4), (1.0, 2.0), (5, 6))
+    assert (changed.ohem, changed.probes, changed.init, changed.ohem_min_kept) == (True, True, "i", 9)
+    assert (changed.init_only, changed.freeze, changed.options) == (["x.", "y."], ["z."], {"n": [1, 2]})
+
+
+def test_resume_check_names_exactly_the_settings_a_resumed_run_must_repeat():
+    from gald_viz.train.config import resume_mismatches
+
+    saved = TrainConfig(arch="fcn", data="synthcity", out="a")
+    changes = dict(arch="aspp", data="cityscapes", out="b", iters=2, batch=2, crop=(1, 1), scale=(1.0, 1.0))
+    changes |= dict(lr=1.0, wd=1.0, momentum=0.5, seed=1, ohem=True, ohem_thresh=0.1, ohem_min_kept=1)
+    changes |= dict(probes=True, init="x", init_only=["x"], freeze=["x"], options={"x": 1}, pool=1)
+    changes |= dict(data_size=(1, 1), save_every=1, log_every=1)
+    must_repeat = [
+        name for name, value in changes.items() if resume_mismatches(saved, replace(saved, **{name: value}))
+    ]
+    assert must_repeat == [
+        *("arch", "data", "iters", "batch", "crop", "scale", "lr", "wd", "seed", "ohem", "probes", "freeze"),
+        *("options", "pool", "data_size"),
+    ]
+
+
+def test_training_batches_are_normalised_exactly_as_inference_preprocesses(tmp_path):
+    from gald_viz.inference import PRESETS, normalise_batch, preprocess
+
+    dataset, _ = build_dataset(tiny_config(tmp_path), 1.0, progress=False)
+    images, _ = batch_at(dataset, 0, 2)
+    for preset in PRESETS:
+        one_by_one = torch.cat([preprocess(im.permute(1, 2, 0).numpy(), preset) for im in images])
+        assert torch.equal(normalise_batch(images, preset), one_by_one), preset
+
+
 def test_training_lowers_loss_and_checkpoint_rebuilds_identically(tmp_path):
     from gald_viz.checkpoints import load_model
     from gald_viz.models import build_model
@@ -112,14 +162,16 @@ def test_training_lowers_loss_and_checkpoint_rebuilds_identically(tmp_path):
         assert torch.equal(loaded(x), model(x))
     meta = loaded.checkpoint_info["metadata"]
     assert meta["iters"] == "12" and meta["seed"] == "3" and meta["command"] == "test"
+    assert (meta["crop"], meta["probes_only"], meta["freeze"]) == ("[64, 128]", "false", "[]")
+    assert meta["data"].startswith("synthcity:train seed=3 pool=2") and "out" not in meta
     assert meta["git_commit"] and meta["device"].startswith("cpu")
     assert (tmp_path / "m.log").read_text().count("iter ") == 6
 
     dataset, _ = build_dataset(config, untrained.input_scale)
     images, labels = batch_at(dataset, 0, 4)
-    from gald_viz.train import _normaliser
+    from gald_viz.inference import normalise_batch
 
-    x = _normaliser(untrained.preset)(images)
+    x = normalise_batch(images, untrained.preset)
     with torch.no_grad():
         before, _ = segmentation_loss(untrained.train().forward_train(x), labels, config)
         after, _ = segmentation_loss(model.train().forward_train(x), labels, config)
