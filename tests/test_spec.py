@@ -63,4 +63,5 @@ def test_training_spec_reads_a_root_as_the_train_split():
     assert training_spec("cityscapes") == CityscapesSpec("train")
     assert training_spec("cityscapes:/data/cs") == CityscapesSpec("train", "/data/cs")
     assert training_spec("cityscapes:val:/x") == CityscapesSpec("val", "/x")
-    assert training_spec("synthcity") == SynthCitySpec()
+    assert training_spec("synthcity") == SynthCitySpec("train")
+    assert training_spec("synthcity:val") == SynthCitySpec("val")

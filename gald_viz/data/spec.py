@@ -135,13 +135,19 @@ CITYSCAPES_SPLITS = ("train", "val", "test", "train_extra")
 
 
 def training_spec(text: str | DataSpec) -> DataSpec:
-    """``--data`` of the trainer: ``cityscapes[:ROOT]`` (no split named) is the train split under ROOT.
+    """``--data`` of the trainer, where a spec without a split names the train split.
+
+    ``synthcity`` is SynthCity's train split and ``cityscapes[:ROOT]`` the train split under ROOT.
 
     >>> str(training_spec("cityscapes:/data/cs")), str(training_spec("cityscapes:val"))
     ('cityscapes:train:/data/cs', 'cityscapes:val')
+    >>> str(training_spec("synthcity"))
+    'synthcity:train'
     """
     if isinstance(text, str):
         kind, _, rest = text.partition(":")
         if kind == "cityscapes" and rest.split(":")[0] not in CITYSCAPES_SPLITS:
             return CityscapesSpec(split="train", root=rest or None)
+        if kind == "synthcity" and not rest:
+            return SynthCitySpec(split="train")
     return parse_spec(text)

@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from gald_viz.data.sample import Sample
+from gald_viz.data.spec import SynthCitySpec, training_spec
 from gald_viz.train.config import TrainConfig, TrainError
 
 
@@ -72,10 +73,12 @@ def build_dataset(
     """The augmented training set for ``config.data`` and its description for the metadata."""
     from gald_viz.data.augment import TrainCrops
 
-    spec = config.data
-    if spec.split(":")[0] == "synthcity":
-        if spec not in ("synthcity", "synthcity:train"):
-            raise TrainError(f"--data {spec!r}: SynthCity trains on its train split only; use 'synthcity'")
+    spec = training_spec(config.data)
+    if isinstance(spec, SynthCitySpec):
+        if spec != SynthCitySpec(split="train"):
+            raise TrainError(
+                f"--data {config.data!r}: SynthCity trains on its train split only; use 'synthcity'"
+            )
         source: Callable[[int], Sample] | Sequence[Sample] = SynthCityPool(
             size=config.pool,
             seed=config.seed,
@@ -92,7 +95,7 @@ def build_dataset(
     else:
         from gald_viz.data.sources import open_source
 
-        source = open_source(_cityscapes_train_spec(spec))
+        source = open_source(spec)
         described = source.describe()
         base_scale = input_scale
     crops = TrainCrops(
@@ -104,18 +107,6 @@ def build_dataset(
         length=config.iters * config.batch,
     )
     return crops, described
-
-
-def _cityscapes_train_spec(spec: str) -> str:
-    """``cityscapes[:ROOT]`` → ``cityscapes:train[:ROOT]`` (open_source's form); other specs unchanged.
-
-    >>> _cityscapes_train_spec("cityscapes:/data/cs"), _cityscapes_train_spec("cityscapes:val")
-    ('cityscapes:train:/data/cs', 'cityscapes:val')
-    """
-    kind, _, rest = spec.partition(":")
-    if kind != "cityscapes" or rest.split(":")[0] in ("train", "val", "test", "train_extra"):
-        return spec
-    return f"cityscapes:train:{rest}" if rest else "cityscapes:train"
 
 
 def batch_at(
