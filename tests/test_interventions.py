@@ -133,3 +133,14 @@ def test_every_listed_intervention_is_accepted():
     assert len(INTERVENTIONS) == 5
     with intervene(tiny("aspp_ldv1"), "ldv1.mask=mean", "context=off"):
         pass
+
+
+def test_official_models_take_the_mask_interventions_only():
+    from gald_viz.models.official import OfficialGALDNet
+
+    model = OfficialGALDNet(depth=50, num_classes=3)
+    with intervene(model, "ldv1.mask=1"):
+        assert len(model.get_submodule("head.a2block.local_attention.mask")._forward_hooks) == 1
+    assert hook_count(model) == 0
+    with pytest.raises(ValueError, match="no context Z"), intervene(model, "context=off"):
+        pass

@@ -13,9 +13,9 @@ The rules:
 5. over a data set, per class: ΣI / ΣU over images (no union anywhere: undefined, NaN); the summary is
    the mean over the classes that have a union.
 
-d repeated 3×3 erosions equal one erosion by a (2d + 1)² square (with zero padding), done here by OpenCV
-on the bounding box of the two masks (outside it both masks are zero, like the padding, so the crop
-changes nothing).
+d repeated 3×3 erosions equal one erosion by a (2d + 1)² square (with zero padding). All classes of a map
+are done at once: a pixel of class c is in c's boundary region exactly when its (2d + 1)² window is not
+all c, which one minimum and one maximum filter of the label map (OpenCV) tell for every class.
 """
 
 from __future__ import annotations
@@ -55,27 +55,35 @@ def width_px(ratio: float, height: int, width: int) -> int:
     return max(1, round(r * math.sqrt(float(height * height + width * width))))
 
 
-def boundary_region(mask: np.ndarray, d: int) -> np.ndarray:
-    """The mask minus its erosion by a 3×3 square applied ``d`` times, zeros beyond the image border.
+def boundary_region(labels: np.ndarray, d: int, background: int = 0) -> np.ndarray:
+    """Boundary regions of every region of a label map (or of a binary mask), zeros beyond the border.
+
+    For a binary mask (``background`` 0) this is the mask minus its erosion by a 3×3 square applied
+    ``d`` times with the mask padded by zeros. For a label map it is that, for every label other than
+    ``background``, at once: a pixel is in the boundary region of its label when a pixel of another label
+    (``background`` included) or the outside of the image lies within Chebyshev distance d, i.e. when the
+    (2d + 1)² window around it is not uniform, the image padded with ``background``.
 
     Args:
-        mask: H×W bool.
+        labels: H×W bool mask or integer label map (values below 2¹⁶).
         d: boundary width in pixels (≥ 1).
+        background: the label that has no boundary region and pads the image.
 
     Returns:
-        H×W bool: mask pixels within Chebyshev distance d of a non-mask pixel or of the outside.
+        H×W bool.
 
     >>> boundary_region(np.ones((3, 4), bool), 1).astype(int).tolist()
     [[1, 1, 1, 1], [1, 0, 0, 1], [1, 1, 1, 1]]
     """
-    mask = np.asarray(mask, dtype=bool)
-    if mask.size == 0:
-        return mask.copy()
+    labels = np.asarray(labels)
+    dtype = np.uint8 if labels.dtype == bool or labels.max(initial=0) < 256 else np.uint16
+    labels = np.ascontiguousarray(labels, dtype=dtype)
+    if labels.size == 0:
+        return np.zeros(labels.shape, bool)
     kernel = np.ones((2 * d + 1, 2 * d + 1), np.uint8)
-    eroded = cv2.erode(
-        np.ascontiguousarray(mask, dtype=np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0
-    )
-    return mask & ~eroded.astype(bool)
+    border = {"borderType": cv2.BORDER_CONSTANT, "borderValue": background}
+    low, high = cv2.erode(labels, kernel, **border), cv2.dilate(labels, kernel, **border)
+    return (labels != background) & (low != high)
 
 
 def boundary_iou_counts(
@@ -86,6 +94,9 @@ def boundary_iou_counts(
     ignore_index: int = 255,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boundary intersections and unions per class for one image.
+
+    Both maps are relabelled so that every pixel outside the evaluated GT gets one background label,
+    then :func:`boundary_region` finds the boundary regions of all classes in one pass per map.
 
     Args:
         pred: H×W predicted trainIds.
@@ -99,20 +110,17 @@ def boundary_iou_counts(
     """
     pred, gt = check_label_pair(pred, gt)
     d = width_px(ratio, *gt.shape)
+    background = num_classes  # one label that is no class
     evaluated = (gt >= 0) & (gt < num_classes) & (gt != ignore_index)
-    inter = np.zeros(num_classes, np.int64)
-    union = np.zeros(num_classes, np.int64)
-    for c in range(num_classes):
-        p, g = (pred == c) & evaluated, gt == c
-        either = p | g
-        if not either.any():
-            continue
-        rows, cols = np.flatnonzero(either.any(1)), np.flatnonzero(either.any(0))
-        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        bp, bg = boundary_region(p[box], d), boundary_region(g[box], d)
-        inter[c] = np.count_nonzero(bp & bg)
-        union[c] = np.count_nonzero(bp | bg)
-    return inter, union
+    gt_labels = np.where(evaluated, gt, background).astype(np.int64)
+    pred_ok = evaluated & (pred >= 0) & (pred < num_classes)
+    pred_labels = np.where(pred_ok, pred, background).astype(np.int64)
+    in_gt = boundary_region(gt_labels, d, background)
+    in_pred = boundary_region(pred_labels, d, background)
+    size = num_classes + 1
+    both = np.bincount(gt_labels[in_gt & in_pred & (gt_labels == pred_labels)], minlength=size)
+    union = np.bincount(gt_labels[in_gt], minlength=size) + np.bincount(pred_labels[in_pred], minlength=size)
+    return both[:num_classes].astype(np.int64), (union - both)[:num_classes].astype(np.int64)
 
 
 @dataclass(frozen=True)
