@@ -265,3 +265,30 @@ def test_cell_sums_add_and_filter_classes():
     np.testing.assert_allclose(both.mean("v", classes=[1]), [2.5, np.nan])
     with pytest.raises(ValueError, match="cannot add"):
         a + CellSums(("w",), a.sums, a.count)
+
+
+def test_on_a_real_analysis_geometry_and_inspector_agree(one_thread):
+    import torch
+
+    from gald_viz.analysis import analyse
+    from gald_viz.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("aspp_ldv2", num_classes=C, head_channels=16, input_scale=0.5, aux=False)
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, size=(140, 150, 3), dtype=np.uint8)
+    gt = random_gt(rng, (140, 150))
+    analysis = analyse(model, image, device="cpu")
+    geo = CellGeometry.from_model(model.eval(), (140, 150), analysis.feature_size)
+    assert geo == CellGeometry(
+        (140, 150), analysis.input_size, analysis.feature_size, 8, "cell_centres", analysis.input_size
+    )
+    assert CellGeometry.of(analysis) == CellGeometry(
+        geo.native_size, geo.input_size, geo.feature_size, geo.stride
+    )
+    k, r = analysis.ldv2_kernel, analysis.ldv2_dilation
+    stats = ldv2_stats(analysis.affinity, gt, geo, kernel=k, dilation=r, num_classes=C)
+    share = same_class_share_map(analysis, gt).astype(np.float64)
+    cells = sample_cells(gt, geo, num_classes=C)
+    assert stats.count.sum() == cells.counted.sum() > 0
+    assert stats.sums[0].sum() == pytest.approx(share[cells.counted].sum(), rel=1e-5)
