@@ -167,7 +167,8 @@ def test_ldv1_stats_match_loops(native, inp, feat, stride):
     rng = np.random.default_rng(4)
     gt = random_gt(rng, native)
     mask = rng.random((3, *feat)).astype(np.float32)
-    stats = ldv1_stats(mask, gt, CellGeometry(native, inp, feat, stride), EDGES, num_classes=C)
+    cells = sample_cells(gt, CellGeometry(native, inp, feat, stride), EDGES, num_classes=C)
+    stats = ldv1_stats(mask, cells)
     slow_sum, slow_n, on_image = np.zeros((len(EDGES), C)), np.zeros((len(EDGES), C), int), []
     for (j, i), ref in slow_cells(gt, native, inp, feat, stride).items():
         if ref is None:
@@ -187,7 +188,7 @@ def test_ldv1_stats_match_loops(native, inp, feat, stride):
     assert stats.p95 == pytest.approx(p95, rel=1e-12)
     assert stats.p05 == pytest.approx(np.percentile(on_image, 5), rel=1e-12)
     with pytest.raises(ValueError, match="mask has shape"):
-        ldv1_stats(mask[0], gt, CellGeometry(native, inp, feat, stride))
+        ldv1_stats(mask[0], cells)
 
 
 def slow_ldv2(w, gt, native, inp, feat, stride, k, r):
@@ -228,9 +229,8 @@ def test_ldv2_stats_match_loops(native, inp, feat, stride, k, r):
     logits = rng.normal(size=(k * k, *feat)) * 2
     w = (np.exp(logits) / np.exp(logits).sum(0)).astype(np.float32)
     w[0, 0, 0] = 0.0  # a zero weight enters the entropy as 0 · log 0 = 0
-    stats = ldv2_stats(
-        w, gt, CellGeometry(native, inp, feat, stride), kernel=k, dilation=r, edges=EDGES, num_classes=C
-    )
+    cells = sample_cells(gt, CellGeometry(native, inp, feat, stride), EDGES, num_classes=C)
+    stats = ldv2_stats(w, cells, kernel=k, dilation=r)
     slow_sums, slow_n = slow_ldv2(w, gt, native, inp, feat, stride, k, r)
     assert stats.names == QUANTITIES
     np.testing.assert_allclose(stats.sums, slow_sums, rtol=1e-10, atol=1e-12)
@@ -245,12 +245,12 @@ def test_ldv2_same_class_agrees_with_the_inspector_map():
     analysis = Analysis("x", gt, gt, native, inp, feat, stride, affinity=w, ldv2_kernel=k, ldv2_dilation=r)
     share = same_class_share_map(analysis, gt)
     cells = sample_cells(gt, CellGeometry.of(analysis), EDGES, num_classes=C)
-    stats = ldv2_stats(w, gt, CellGeometry.of(analysis), kernel=k, dilation=r, edges=EDGES, num_classes=C)
+    stats = ldv2_stats(w, cells, kernel=k, dilation=r)
     assert stats.sums[0].sum() == pytest.approx(
         float(share[cells.counted].astype(np.float64).sum()), rel=1e-6
     )
     with pytest.raises(ValueError, match="affinity has shape"):
-        ldv2_stats(w[:4], gt, CellGeometry.of(analysis), kernel=k, dilation=r)
+        ldv2_stats(w[:4], cells, kernel=k, dilation=r)
 
 
 def test_cell_sums_add_and_filter_classes():
@@ -287,8 +287,8 @@ def test_on_a_real_analysis_geometry_and_inspector_agree(one_thread):
         geo.native_size, geo.input_size, geo.feature_size, geo.stride
     )
     k, r = analysis.ldv2_kernel, analysis.ldv2_dilation
-    stats = ldv2_stats(analysis.affinity, gt, geo, kernel=k, dilation=r, num_classes=C)
-    share = same_class_share_map(analysis, gt).astype(np.float64)
     cells = sample_cells(gt, geo, num_classes=C)
+    stats = ldv2_stats(analysis.affinity, cells, kernel=k, dilation=r)
+    share = same_class_share_map(analysis, gt).astype(np.float64)
     assert stats.count.sum() == cells.counted.sum() > 0
     assert stats.sums[0].sum() == pytest.approx(share[cells.counted].sum(), rel=1e-5)

@@ -207,6 +207,7 @@ class CellLabels:
         band: h×w intp distance band (meaningful where ``cls >= 0``).
         num_classes: C.
         num_bands: B.
+        geometry: the cell geometry they were read with.
     """
 
     label: np.ndarray
@@ -214,6 +215,7 @@ class CellLabels:
     band: np.ndarray
     num_classes: int
     num_bands: int
+    geometry: CellGeometry
 
     @property
     def counted(self) -> np.ndarray:
@@ -241,7 +243,8 @@ def sample_cells(
         dist: :func:`boundary_distance` of ``gt`` if already computed.
 
     Returns:
-        :class:`CellLabels`.
+        :class:`CellLabels`, to be shared by every statistic of the image (and by every model with the
+        same geometry).
     """
     gt = np.asarray(gt)
     if gt.shape != tuple(geometry.native_size):
@@ -259,6 +262,7 @@ def sample_cells(
         band=band_index(dist[py, px], edges),
         num_classes=num_classes,
         num_bands=len(check_edges(edges)),
+        geometry=geometry,
     )
 
 

@@ -8,12 +8,11 @@ keeps the image's 5th and 95th percentiles, the spread the mask uses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from gald_viz.mechanisms.bands import DEFAULT_EDGES, CellGeometry, CellSums, cell_sums, sample_cells
+from gald_viz.mechanisms.bands import CellLabels, CellSums, cell_sums
 
 __all__ = ["LDv1Stats", "ldv1_stats"]
 
@@ -34,35 +33,20 @@ class LDv1Stats:
     p95: float
 
 
-def ldv1_stats(
-    mask: np.ndarray,
-    gt: np.ndarray,
-    geometry: CellGeometry,
-    edges: Sequence[float] = DEFAULT_EDGES,
-    *,
-    num_classes: int = 19,
-    ignore_index: int = 255,
-    dist: np.ndarray | None = None,
-) -> LDv1Stats:
+def ldv1_stats(mask: np.ndarray, cells: CellLabels) -> LDv1Stats:
     """Sums and counts of the channel mean of M by band and class, and its 5th/95th percentiles.
 
     Args:
         mask: C_M×h×w LDv1 mask M (the ``ldv1.mask`` tap of one image, values in [0, 1]).
-        gt: H×W ground-truth trainIds at native size.
-        geometry: how the h×w cells sit on the H×W image.
-        edges: band edges in native pixels.
-        num_classes: number of classes C.
-        ignore_index: the GT ignore id (ignore cells are left out of the sums).
-        dist: :func:`~gald_viz.mechanisms.bands.boundary_distance` of ``gt`` if already computed.
+        cells: class and band of the h×w cells (:func:`~gald_viz.mechanisms.bands.sample_cells`).
 
     Returns:
         :class:`LDv1Stats`; the percentiles are over every cell on the image (whatever its GT), linear
         interpolation (``numpy.percentile``).
     """
     mask = np.asarray(mask)
-    if mask.ndim != 3 or mask.shape[1:] != tuple(geometry.feature_size):
-        raise ValueError(f"mask has shape {mask.shape}, expected C×{geometry.feature_size}")
-    cells = sample_cells(gt, geometry, edges, num_classes=num_classes, ignore_index=ignore_index, dist=dist)
+    if mask.ndim != 3 or mask.shape[1:] != cells.cls.shape:
+        raise ValueError(f"mask has shape {mask.shape}, expected C×{cells.cls.shape}")
     mean = mask.astype(np.float64).mean(axis=0)
     p05, p95 = np.percentile(mean[cells.label >= 0], [5, 95]) if (cells.label >= 0).any() else (np.nan,) * 2
     return LDv1Stats(sums=cell_sums(("mask_mean",), mean[None], cells), p05=float(p05), p95=float(p95))

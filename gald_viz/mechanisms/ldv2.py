@@ -20,11 +20,10 @@ quantities are summed by band and class (:data:`QUANTITIES`):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
-from gald_viz.mechanisms.bands import DEFAULT_EDGES, CellGeometry, CellSums, cell_sums, sample_cells
+from gald_viz.mechanisms.bands import CellLabels, CellSums, cell_sums
 
 __all__ = ["QUANTITIES", "ldv2_stats", "window_offsets"]
 
@@ -42,30 +41,15 @@ def window_offsets(kernel: int, dilation: int) -> tuple[np.ndarray, np.ndarray]:
     return dy.ravel(), dx.ravel()
 
 
-def ldv2_stats(
-    affinity: np.ndarray,
-    gt: np.ndarray,
-    geometry: CellGeometry,
-    *,
-    kernel: int,
-    dilation: int,
-    edges: Sequence[float] = DEFAULT_EDGES,
-    num_classes: int = 19,
-    ignore_index: int = 255,
-    dist: np.ndarray | None = None,
-) -> CellSums:
+def ldv2_stats(affinity: np.ndarray, cells: CellLabels, *, kernel: int, dilation: int) -> CellSums:
     """Sums of the :data:`QUANTITIES` by band and class for one image.
 
     Args:
         affinity: k²×h×w LDv2 softmax weights of one image (the ``ldv2.affinity`` tap), row-major window.
-        gt: H×W ground-truth trainIds at native size.
-        geometry: how the h×w cells sit on the H×W image.
+        cells: class and band of the h×w cells (:func:`~gald_viz.mechanisms.bands.sample_cells`), with
+            their geometry (for the native-pixel radius).
         kernel: k (odd).
         dilation: r.
-        edges: band edges in native pixels.
-        num_classes: number of classes C.
-        ignore_index: the GT ignore id (ignore cells are left out).
-        dist: :func:`~gald_viz.mechanisms.bands.boundary_distance` of ``gt`` if already computed.
 
     Returns:
         :class:`~gald_viz.mechanisms.bands.CellSums` with (6, B, C) sums in :data:`QUANTITIES` order and
@@ -73,11 +57,11 @@ def ldv2_stats(
     """
     w = np.asarray(affinity, dtype=np.float64)
     k2 = kernel * kernel
-    if w.ndim != 3 or w.shape != (k2, *geometry.feature_size):
-        raise ValueError(f"affinity has shape {w.shape}, expected {(k2, *geometry.feature_size)}")
-    cells = sample_cells(gt, geometry, edges, num_classes=num_classes, ignore_index=ignore_index, dist=dist)
+    if w.ndim != 3 or w.shape != (k2, *cells.cls.shape):
+        raise ValueError(f"affinity has shape {w.shape}, expected {(k2, *cells.cls.shape)}")
+    geometry = cells.geometry
     dy, dx = window_offsets(kernel, dilation)
-    h, fw = geometry.feature_size
+    h, fw = cells.cls.shape
     pad = dilation * (kernel // 2)
     label = np.pad(cells.label, pad, constant_values=-1)
     inside = np.pad(np.ones((h, fw), bool), pad, constant_values=False)
