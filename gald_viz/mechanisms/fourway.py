@@ -28,6 +28,13 @@ from gald_viz.metrics.errors import (
 __all__ = ["band_accuracy_counts", "fourway_band_counts", "fourway_accuracy"]
 
 
+def _bands(gt, edges, num_classes: int, ignore_index: int, dist: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """H×W band of every native pixel, and the number of bands."""
+    if dist is None:
+        dist = boundary_distance(gt, num_classes, ignore_index)
+    return band_index(dist, edges), len(check_edges(edges))
+
+
 def _band_class_counts(
     category: np.ndarray, keep: np.ndarray, gt: np.ndarray, band: np.ndarray, n_cat: int, n_bands: int, c: int
 ) -> np.ndarray:
@@ -61,11 +68,10 @@ def fourway_band_counts(
         ``GALD_BREAKS``, ``BOTH_WRONG`` of :mod:`gald_viz.metrics.errors`.
     """
     fourway, _ = fourway_map(pred_ga, pred_gald, gt, num_classes=num_classes, ignore_index=ignore_index)
-    if dist is None:
-        dist = boundary_distance(gt, num_classes, ignore_index)
-    band = band_index(dist, edges)
-    keep = fourway != FOURWAY_IGNORE
-    return _band_class_counts(fourway, keep, np.asarray(gt), band, 4, len(check_edges(edges)), num_classes)
+    band, n_bands = _bands(gt, edges, num_classes, ignore_index, dist)
+    return _band_class_counts(
+        fourway, fourway != FOURWAY_IGNORE, np.asarray(gt), band, 4, n_bands, num_classes
+    )
 
 
 def fourway_accuracy(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -104,9 +110,6 @@ def band_accuracy_counts(
         ``(correct, total)``, two (B, C) int64 arrays.
     """
     errors = error_map(pred, gt, ignore_index=ignore_index, num_classes=num_classes)
-    if dist is None:
-        dist = boundary_distance(gt, num_classes, ignore_index)
-    band = band_index(dist, edges)
-    n_bands = len(check_edges(edges))
+    band, n_bands = _bands(gt, edges, num_classes, ignore_index, dist)
     counts = _band_class_counts(errors, errors != IGNORED, np.asarray(gt), band, 2, n_bands, num_classes)
     return counts[RIGHT], counts.sum(0)
