@@ -6,19 +6,12 @@ import numpy as np
 import pytest
 
 from gald_viz.analysis import Analysis, _gt_at, same_class_share_map
-from gald_viz.mechanisms.bands import (
-    CellGeometry,
-    CellSums,
-    band_index,
-    band_labels,
-    boundary_distance,
-    cell_sums,
-    check_edges,
-    sample_cells,
-)
+from gald_viz.mechanisms.bands import band_index, band_labels, boundary_distance, check_edges, sample_cells
 from gald_viz.mechanisms.fourway import band_accuracy_counts, fourway_accuracy, fourway_band_counts
+from gald_viz.mechanisms.geometry import CellGeometry
 from gald_viz.mechanisms.ldv1 import ldv1_stats
 from gald_viz.mechanisms.ldv2 import QUANTITIES, ldv2_stats
+from gald_viz.mechanisms.sums import CellSums, cell_sums
 from gald_viz.metrics.boundary import label_boundary_map
 from gald_viz.metrics.errors import distance_band_accuracy
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gald_viz.mechanisms.bands import CellLabels, CellSums, cell_sums
+from gald_viz.mechanisms.bands import CellLabels
+from gald_viz.mechanisms.sums import CellSums, cell_sums
 
 __all__ = ["LDv1Stats", "ldv1_stats"]
 
@@ -22,7 +23,7 @@ class LDv1Stats:
     """LDv1 mask statistics of one image.
 
     Attributes:
-        sums: :class:`~gald_viz.mechanisms.bands.CellSums` with one quantity, ``"mask_mean"`` (the channel
+        sums: :class:`~gald_viz.mechanisms.sums.CellSums` with one quantity, ``"mask_mean"`` (the channel
             mean of M), summed per band and class over the counted cells.
         p05: 5th percentile of the channel mean of M over the image's cells (per image, not additive).
         p95: 95th percentile of it.

@@ -23,7 +23,8 @@ import math
 
 import numpy as np
 
-from gald_viz.mechanisms.bands import CellLabels, CellSums, cell_sums
+from gald_viz.mechanisms.bands import CellLabels
+from gald_viz.mechanisms.sums import CellSums, cell_sums
 
 __all__ = ["QUANTITIES", "ldv2_stats", "window_offsets"]
 
@@ -52,7 +53,7 @@ def ldv2_stats(affinity: np.ndarray, cells: CellLabels, *, kernel: int, dilation
         dilation: r.
 
     Returns:
-        :class:`~gald_viz.mechanisms.bands.CellSums` with (6, B, C) sums in :data:`QUANTITIES` order and
+        :class:`~gald_viz.mechanisms.sums.CellSums` with (6, B, C) sums in :data:`QUANTITIES` order and
         (B, C) cell counts.
     """
     w = np.asarray(affinity, dtype=np.float64)
