@@ -1,0 +1,1 @@
+"""Statistics over images: the seeded paired bootstrap of :mod:`gald_viz.stats.bootstrap`."""
