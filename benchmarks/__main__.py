@@ -144,6 +144,7 @@ BENCHMARKS: tuple[str, ...] = (
     "app_latency",
     "big_image",
     "evaluation_job",
+    "bootstrap",
 )
 SCRIPTS: dict[str, Script] = {
     "synthcity_speed": Script("synthcity_speed", parse_synthcity_speed, ("--count", "3")),
