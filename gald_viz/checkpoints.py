@@ -1,4 +1,4 @@
-"""Save and load checkpoints without ever running a file's code (DESIGN.md contract 3).
+"""Save and load checkpoints without ever running a file's code (docs/DESIGN.md contract 3).
 
 Three kinds of input:
 
@@ -27,9 +27,9 @@ from typing import Any
 
 import safetensors.torch
 import torch
-from torch import nn
 
 from gald_viz.inference import resolve_device
+from gald_viz.models.contract import SegmentationModel
 from gald_viz.models.official import (
     OFFICIAL_ARCHS,
     OfficialGALDNet,
@@ -70,7 +70,7 @@ def list_bundled() -> list[str]:
     )
 
 
-def save_model(model: nn.Module, path: str | os.PathLike, **metadata: Any) -> Path:
+def save_model(model: SegmentationModel, path: str | os.PathLike, **metadata: Any) -> Path:
     """Write ``model`` as a project checkpoint (safetensors) that rebuilds itself on load.
 
     The metadata holds ``gald_viz.format = "project"``, ``gald_viz.arch``, ``gald_viz.options`` (JSON)
@@ -174,7 +174,7 @@ def _torch_load(data: bytes, where: str) -> object:
         raise CheckpointError(f"{where}: damaged or truncated torch checkpoint ({err})") from err
 
 
-def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where: str) -> nn.Module:
+def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where: str) -> SegmentationModel:
     """Rebuild a project model from its metadata and load its tensors strictly."""
     try:
         arch = meta[ARCH_KEY]
@@ -200,7 +200,7 @@ def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where
     return model
 
 
-def _build_official(obj: object, where: str) -> tuple[nn.Module, list[str]]:
+def _build_official(obj: object, where: str) -> tuple[SegmentationModel, list[str]]:
     try:
         sd, notes = convert_official_state_dict(obj)
         return from_official_state_dict(sd), notes
@@ -213,7 +213,7 @@ def load_model(
     device: str | torch.device = "cpu",
     *,
     num_classes: int | None = EXPECTED_CLASSES,
-) -> nn.Module:
+) -> SegmentationModel:
     """Load a bundled model, a project checkpoint or an official GALD-Net state dict (contract 3).
 
     Args:

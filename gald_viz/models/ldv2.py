@@ -27,9 +27,14 @@ logits/weights (k² per position). Two exact implementations:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
+
+from gald_viz.models.backbone import NormLayer
+from gald_viz.models.contract import TapInfo
 
 # The CSR kernels used here are exact and differentiable; only the layout API is labelled beta.
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
@@ -55,6 +60,30 @@ class LDv2(nn.Module):
         method: ``"auto"`` (``"sparse"`` on CPU, ``"shifted"`` on other devices), ``"sparse"`` or
             ``"shifted"``; both compute the same values.
     """
+
+    #: The module reads x = concat(X_g, X) (Eq. 6); LDv1 reads X_g alone.
+    reads_backbone = True
+    #: Meaning of the module output, the ``ld`` tap.
+    output_meaning = "X_gald = Σ_n w_n g(s_n) (Eq. 8)"
+
+    @classmethod
+    def from_options(
+        cls, channels: int, backbone_channels: int, options: Mapping[str, Any], norm_layer: NormLayer
+    ) -> LDv2:
+        """The LDv2 of a zoo model: concat(X_g, X) → ``channels`` (options ``ldv2_key_channels``,
+        ``ldv2_kernel``, ``ldv2_dilation``; LDv2 has no normalisation layer)."""
+        return cls(
+            channels + backbone_channels,
+            channels,
+            key_channels=options["ldv2_key_channels"],
+            kernel=options["ldv2_kernel"],
+            dilation=options["ldv2_dilation"],
+        )
+
+    def inner_tap(self, path: str) -> TapInfo:
+        """The ``ldv2.affinity`` tap of this module at ``path`` in the model (k² channels)."""
+        meaning = "LDv2 softmax weights over the k×k window at each cell (Eq. 7)"
+        return TapInfo("ldv2.affinity", f"{path}.affinity", self.kernel**2, 8, meaning)
 
     def __init__(
         self,
