@@ -2,7 +2,8 @@
 
 Three kinds of input:
 
-- a bundled name, ``synthcity/<name>`` → ``<repo>/checkpoints/synthcity/<name>.safetensors``;
+- a bundled name, ``synthcity/<name>`` → ``gald_viz/bundled/synthcity/<name>.safetensors``, package data
+  (in the source tree and after ``pip install``; the model cards are ``gald_viz/bundled/README.md``);
 - a project checkpoint: safetensors whose metadata names the architecture, its options and K
   (``gald_viz.format = "project"``), so the file alone rebuilds its model (:func:`save_model`);
 - a state dict written by the official GALD-Net training code (``torch.save(state_dict)``, CUDA tensors),
@@ -17,6 +18,7 @@ problem. Nothing is cached here; the app caches loaded models.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import io
 import json
 import os
@@ -40,10 +42,10 @@ from gald_viz.models.official import (
 )
 from gald_viz.models.zoo import build_model
 
-#: Repository root (the parent of the ``gald_viz`` package) and its bundled weights.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_DIR = REPO_ROOT / "checkpoints"
-#: Folders of ``checkpoints/`` whose files are addressed as ``<folder>/<name>``.
+#: The bundled weights and their model cards: package data of ``gald_viz`` (installed packages are
+#: folders on disk; a zipped one would fail here, loudly).
+BUNDLED_DIR = Path(os.fspath(importlib.resources.files("gald_viz") / "bundled"))
+#: Folders of :data:`BUNDLED_DIR` whose files are addressed as ``<folder>/<name>``.
 BUNDLED_FAMILIES: tuple[str, ...] = ("synthcity",)
 
 FORMAT_KEY = "gald_viz.format"
