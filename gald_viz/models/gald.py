@@ -128,7 +128,11 @@ class GALDNet(SegmentationModel):
         if self.ld_kind == "none":
             ld_taps = []
         elif self.arrangement == "ga_ld":
-            ld_taps = [self.ld.inner_tap("ld"), TapInfo("ld", "tap_ld", hc, 8, self.ld.output_meaning)]
+            name, module, meaning = self.ld.inner_tap
+            ld_taps = [
+                TapInfo(name, f"ld.{module}", self.ld.tap_channels, 8, meaning),
+                TapInfo("ld", "tap_ld", hc, 8, self.ld.output_meaning),
+            ]
         else:
             ld_taps = [
                 TapInfo(

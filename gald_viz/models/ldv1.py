@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from gald_viz.models.backbone import NormLayer
-from gald_viz.models.contract import TapInfo
 
 
 class LDv1(nn.Module):
@@ -34,25 +33,14 @@ class LDv1(nn.Module):
 
     #: The module reads X_g alone (Eq. 1); LDv2 reads concat(X_g, X).
     reads_backbone = False
+    #: Its inner tap: (name, module inside the LD, meaning); ``tap_channels`` channels.
+    inner_tap = ("ldv1.mask", "mask", "M = σ(upsample(W_d X_g)), LDv1 mask (Eq. 1)")
     #: Meaning of the module output, the ``ld`` tap, in the GA → LD arrangement.
     output_meaning = "X_gald = M ⊙ X_g + X_g (Eq. 2)"
 
-    @classmethod
-    def from_options(
-        cls, channels: int, backbone_channels: int, options: Mapping[str, Any], norm_layer: NormLayer
-    ) -> LDv1:
-        """The LDv1 of a zoo model distributing ``channels``-channel features (option ``ldv1_downsample``)."""
-        return cls(channels, downsample=options["ldv1_downsample"], norm_layer=norm_layer)
-
-    def inner_tap(self, path: str) -> TapInfo:
-        """The ``ldv1.mask`` tap of this module at ``path`` in the model."""
-        return TapInfo(
-            "ldv1.mask", f"{path}.mask", self.channels, 8, "M = σ(upsample(W_d X_g)), LDv1 mask (Eq. 1)"
-        )
-
     def __init__(self, channels: int, *, downsample: int = 8, norm_layer: NormLayer = nn.BatchNorm2d) -> None:
         super().__init__()
-        self.channels = channels
+        self.tap_channels = channels
         steps = round(math.log2(downsample)) if downsample >= 2 else 0
         if steps < 1 or 2**steps != downsample:
             raise ValueError(f"LDv1: ldv1_downsample={downsample} must be a power of two >= 2")
@@ -74,3 +62,10 @@ class LDv1(nn.Module):
         up = F.interpolate(self.down(x_g), size=x_g.shape[2:], mode="bilinear", align_corners=True)
         m = self.mask(torch.sigmoid(up))
         return m * x_g + x_g
+
+    @classmethod
+    def from_options(
+        cls, channels: int, backbone_channels: int, options: Mapping[str, Any], norm_layer: NormLayer
+    ) -> LDv1:
+        """The LDv1 of a zoo model distributing ``channels``-channel features (option ``ldv1_downsample``)."""
+        return cls(channels, downsample=options["ldv1_downsample"], norm_layer=norm_layer)

@@ -2,9 +2,16 @@
 
 A new GA head is one file with a module ``Head(in_channels, out_channels, *, norm_layer)`` that maps the
 backbone features X to X_g at the same resolution, plus one entry in :data:`GA_HEADS`. A new LD module
-is one file with a module declaring what :class:`~gald_viz.models.ldv1.LDv1` declares (``reads_backbone``,
-``output_meaning``, ``from_options``, ``inner_tap``), plus one entry in :data:`LD_MODULES`. Zoo names
-follow from both (:mod:`gald_viz.models.zoo`).
+is one file with a module that declares, as :class:`~gald_viz.models.ldv1.LDv1` does:
+
+- ``reads_backbone``: its input is concat(X_g, X) rather than X_g alone;
+- ``inner_tap``: (tap name, path of the module inside it, meaning) of the value the app shows, with
+  ``tap_channels`` channels;
+- ``output_meaning``: the meaning of its output, the ``ld`` tap;
+- ``from_options(channels, backbone_channels, options, norm_layer)``: the module distributing
+  ``channels``-channel features, from the zoo options;
+
+plus one entry in :data:`LD_MODULES`. Zoo names follow from both registries (:mod:`gald_viz.models.zoo`).
 """
 
 from __future__ import annotations
