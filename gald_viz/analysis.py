@@ -25,7 +25,6 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from gald_viz.hooks import FeatureRecorder, available_taps, model_lock
 from gald_viz.inference import (
@@ -36,6 +35,7 @@ from gald_viz.inference import (
     resolve_device,
     upsample_logits,
 )
+from gald_viz.models.contract import SegmentationModel
 
 #: Taps reduced to a channel-mean map (h×w) for display.
 MEAN_MAP_TAPS = ("backbone", "ga", "ld", "ldv1.mask")
@@ -157,7 +157,7 @@ class AffinityView:
     pred_class: int
 
 
-def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device = "auto") -> Analysis:
+def analyse(model: SegmentationModel, image: np.ndarray, *, device: str | torch.device = "auto") -> Analysis:
     """Run ``model`` once on ``image`` with every tap recorded and return compact arrays.
 
     The forward is whole-image (taps need one consistent feature map), under :func:`model_lock`.
@@ -195,19 +195,19 @@ def analyse(model: nn.Module, image: np.ndarray, *, device: str | torch.device =
     conf = torch.softmax(upsample_logits(logits, padded, size, **geometry)[0], dim=0).amax(0)
     has_ldv2 = "ldv2.affinity" in taps
     return Analysis(
-        arch=str(getattr(model, "arch", type(model).__name__)),
+        arch=model.arch,
         pred=pred.numpy(),
         confidence=_resize(conf.numpy(), native, cv2.INTER_LINEAR).astype(np.float16),
         native_size=native,
         input_size=size,
         feature_size=(int(logits.shape[2]), int(logits.shape[3])),
-        stride=int(getattr(model, "output_stride", 8)),
+        stride=model.output_stride,
         maps={n: taps[n][0].mean(0).numpy() for n in MEAN_MAP_TAPS if n in taps},
         ga_features=taps["ga"][0].to(torch.float16).numpy() if "ga" in taps else None,
         ldv1_mask=taps["ldv1.mask"][0].to(torch.float16).numpy() if "ldv1.mask" in taps else None,
         affinity=taps["ldv2.affinity"][0].numpy() if has_ldv2 else None,
-        ldv2_kernel=int(model.ldv2_kernel) if has_ldv2 else None,
-        ldv2_dilation=int(model.ldv2_dilation) if has_ldv2 else None,
+        ldv2_kernel=model.ldv2_kernel if has_ldv2 else None,
+        ldv2_dilation=model.ldv2_dilation if has_ldv2 else None,
         probe_preds={
             n: _resize(
                 class_argmax(upsample_logits(taps[n], padded, size, **geometry)[0]).numpy(),

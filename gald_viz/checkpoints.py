@@ -1,8 +1,9 @@
-"""Save and load checkpoints without ever running a file's code (DESIGN.md contract 3).
+"""Save and load checkpoints without ever running a file's code (docs/DESIGN.md contract 3).
 
 Three kinds of input:
 
-- a bundled name, ``synthcity/<name>`` → ``<repo>/checkpoints/synthcity/<name>.safetensors``;
+- a bundled name, ``synthcity/<name>`` → ``gald_viz/bundled/synthcity/<name>.safetensors``, package data
+  (in the source tree and after ``pip install``; the model cards are ``gald_viz/bundled/README.md``);
 - a project checkpoint: safetensors whose metadata names the architecture, its options and K
   (``gald_viz.format = "project"``), so the file alone rebuilds its model (:func:`save_model`);
 - a state dict written by the official GALD-Net training code (``torch.save(state_dict)``, CUDA tensors),
@@ -17,6 +18,7 @@ problem. Nothing is cached here; the app caches loaded models.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import io
 import json
 import os
@@ -27,9 +29,9 @@ from typing import Any
 
 import safetensors.torch
 import torch
-from torch import nn
 
 from gald_viz.inference import resolve_device
+from gald_viz.models.contract import SegmentationModel
 from gald_viz.models.official import (
     OFFICIAL_ARCHS,
     OfficialGALDNet,
@@ -40,10 +42,10 @@ from gald_viz.models.official import (
 )
 from gald_viz.models.zoo import build_model
 
-#: Repository root (the parent of the ``gald_viz`` package) and its bundled weights.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_DIR = REPO_ROOT / "checkpoints"
-#: Folders of ``checkpoints/`` whose files are addressed as ``<folder>/<name>``.
+#: The bundled weights and their model cards: package data of ``gald_viz`` (installed packages are
+#: folders on disk; a zipped one would fail here, loudly).
+BUNDLED_DIR = Path(os.fspath(importlib.resources.files("gald_viz") / "bundled"))
+#: Folders of :data:`BUNDLED_DIR` whose files are addressed as ``<folder>/<name>``.
 BUNDLED_FAMILIES: tuple[str, ...] = ("synthcity",)
 
 FORMAT_KEY = "gald_viz.format"
@@ -70,7 +72,7 @@ def list_bundled() -> list[str]:
     )
 
 
-def save_model(model: nn.Module, path: str | os.PathLike, **metadata: Any) -> Path:
+def save_model(model: SegmentationModel, path: str | os.PathLike, **metadata: Any) -> Path:
     """Write ``model`` as a project checkpoint (safetensors) that rebuilds itself on load.
 
     The metadata holds ``gald_viz.format = "project"``, ``gald_viz.arch``, ``gald_viz.options`` (JSON)
@@ -174,7 +176,7 @@ def _torch_load(data: bytes, where: str) -> object:
         raise CheckpointError(f"{where}: damaged or truncated torch checkpoint ({err})") from err
 
 
-def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where: str) -> nn.Module:
+def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where: str) -> SegmentationModel:
     """Rebuild a project model from its metadata and load its tensors strictly."""
     try:
         arch = meta[ARCH_KEY]
@@ -200,7 +202,7 @@ def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where
     return model
 
 
-def _build_official(obj: object, where: str) -> tuple[nn.Module, list[str]]:
+def _build_official(obj: object, where: str) -> tuple[SegmentationModel, list[str]]:
     try:
         sd, notes = convert_official_state_dict(obj)
         return from_official_state_dict(sd), notes
@@ -213,7 +215,7 @@ def load_model(
     device: str | torch.device = "cpu",
     *,
     num_classes: int | None = EXPECTED_CLASSES,
-) -> nn.Module:
+) -> SegmentationModel:
     """Load a bundled model, a project checkpoint or an official GALD-Net state dict (contract 3).
 
     Args:

@@ -1,9 +1,10 @@
-"""Named feature taps and a hook context manager that always cleans up (DESIGN.md contract 2).
+"""Named feature taps and a hook context manager that always cleans up (docs/DESIGN.md contract 2).
 
-Every model declares its taps in ``model.feature_info`` (like timm's ``FeatureInfo``): a name the app uses
-(``backbone``, ``ga``, ``ldv1.mask``, ``ld``, ``ldv2.affinity``, ``logits``, ``probe.backbone``,
-``probe.ga``), the path of the module whose output is the tap (an ``nn.Identity`` where the value is
-not otherwise a module output), its channels, stride and a one-line meaning.
+Every model declares its taps in ``model.feature_info`` (like timm's ``FeatureInfo``), a list of
+:class:`~gald_viz.models.contract.TapInfo`: a name the app uses (``backbone``, ``ga``, ``ldv1.mask``,
+``ld``, ``ldv2.affinity``, ``logits``, ``probe.backbone``, ``probe.ga``), the path of the module whose
+output is the tap (an ``nn.Identity`` where the value is not otherwise a module output), its channels,
+stride and a one-line meaning.
 """
 
 from __future__ import annotations
@@ -12,29 +13,13 @@ import threading
 import weakref
 from collections.abc import Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from gald_viz.models.contract import SegmentationModel, TapInfo
 
-@dataclass(frozen=True)
-class TapInfo:
-    """One named intermediate of a model.
-
-    Attributes:
-        name: tap name used by the app (``"ga"``, ``"ldv2.affinity"``…).
-        module: dotted path of the module whose forward output is recorded.
-        channels: channels of the recorded tensor (k² for ``ldv2.affinity``, K for logits).
-        stride: input pixels per feature cell.
-        meaning: one line for people (GALD notation).
-    """
-
-    name: str
-    module: str
-    channels: int
-    stride: int
-    meaning: str
+__all__ = ["FeatureRecorder", "TapError", "TapInfo", "available_taps", "model_lock"]
 
 
 # One re-entrant lock per model: a forward hook fires for every forward of the module, so while one
@@ -59,9 +44,9 @@ class TapError(ValueError):
     """A requested tap does not exist in the model."""
 
 
-def available_taps(model: nn.Module) -> list[TapInfo]:
+def available_taps(model: SegmentationModel) -> list[TapInfo]:
     """Return the taps ``model`` declares (``model.feature_info``), in forward order."""
-    return list(getattr(model, "feature_info", []))
+    return list(model.feature_info)
 
 
 class FeatureRecorder:
@@ -82,7 +67,7 @@ class FeatureRecorder:
         to_cpu: move recorded tensors to the CPU (default) or keep them on the model's device.
     """
 
-    def __init__(self, model: nn.Module, names: Iterable[str], *, to_cpu: bool = True) -> None:
+    def __init__(self, model: SegmentationModel, names: Iterable[str], *, to_cpu: bool = True) -> None:
         taps = {t.name: t for t in available_taps(model)}
         self.names = list(names)
         unknown = [n for n in self.names if n not in taps]

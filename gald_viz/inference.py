@@ -1,11 +1,12 @@
-"""Whole-image and sliding-window inference for every zoo and official model (DESIGN.md contract 1).
+"""Whole-image and sliding-window inference for every zoo and official model (docs/DESIGN.md contract 1).
 
 ``predict(model, image)`` turns an H×W×3 uint8 RGB image into an H×W uint8 trainId map: preprocessing by
-the model's own preset, optional resize by ``model.input_scale``, whole-image or sliding-window forward,
-bilinear upsampling of the stride-8 logits to the image, and argmax. Upsampling follows the model's
-``logit_geometry``: zoo models place feature cell j exactly on input pixel 8·j (see
-:mod:`gald_viz.models.backbone`); official GALD-Net models (no attribute) stretch with
-``align_corners=True`` like the official scripts.
+the model's own preset, optional resize by ``model.input_scale``, whole-image or sliding-window forward
+(``mode="auto"``: as ``model.evaluation`` declares), bilinear upsampling of the stride-8 logits to the
+image, and argmax. Models follow :class:`~gald_viz.models.contract.SegmentationModel`. Upsampling follows
+the model's ``logit_geometry``: zoo models place feature cell j exactly on input pixel 8·j (see
+:mod:`gald_viz.models.backbone`); official GALD-Net models stretch with ``align_corners=True`` like the
+official scripts.
 
 Small images: a side shorter than ``model.min_input_size`` is padded at the bottom/right with zeros in
 the preprocessed space (the mean colour) and the logits are cropped back, so any image ≥ 1 px works.
@@ -21,9 +22,9 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from gald_viz.hooks import model_lock
+from gald_viz.models.contract import SegmentationModel
 
 
 class InferenceError(ValueError):
@@ -54,11 +55,9 @@ PRESETS: dict[str, Preset] = {
     "official_bgr": Preset(True, 1.0, (104.00698793, 116.66876762, 122.67891434), (1.0, 1.0, 1.0)),
 }
 
-#: ``mode="auto"`` slides tiles over images with more pixels than this (1024×2048 whole-image forwards of
-#: ResNet models need several GB), so memory stays bounded; smaller images run whole.
+#: ``mode="auto"`` also slides a model declaring whole-image evaluation over images with more pixels than
+#: this (1024×2048 whole-image forwards of ResNet models need several GB), so memory stays bounded.
 AUTO_SLIDE_PIXELS = 1024 * 1024
-#: Official evaluation tiles (GALD-Net scripts): 832×832, stride ceil(832·2/3) = 555.
-DEFAULT_TILE = 832
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -118,19 +117,19 @@ def normalise_batch(images: torch.Tensor, preset: str = "imagenet_rgb") -> torch
     return (x.float() * p.scale - mean) / std
 
 
-def _as_device(model: nn.Module, dev: torch.device) -> None:
+def _as_device(model: SegmentationModel, dev: torch.device) -> None:
     param = next(model.parameters(), None)
     if param is not None and param.device != dev:
         model.to(dev)
 
 
-def resized_size(model: nn.Module, height: int, width: int) -> tuple[int, int]:
+def resized_size(model: SegmentationModel, height: int, width: int) -> tuple[int, int]:
     """Size the image is resized to before the forward: (H, W) × ``model.input_scale``, at least 1 px."""
-    s = float(getattr(model, "input_scale", 1.0))
+    s = model.input_scale
     return max(1, round(height * s)), max(1, round(width * s))
 
 
-def model_input(model: nn.Module, image: np.ndarray) -> torch.Tensor:
+def model_input(model: SegmentationModel, image: np.ndarray) -> torch.Tensor:
     """Resize ``image`` by ``model.input_scale`` (bilinear, area for shrinking) and preprocess it.
 
     Returns:
@@ -141,13 +140,12 @@ def model_input(model: nn.Module, image: np.ndarray) -> torch.Tensor:
     if (h, w) != image.shape[:2]:
         interp = cv2.INTER_AREA if h * w < image.shape[0] * image.shape[1] else cv2.INTER_LINEAR
         image = cv2.resize(image, (w, h), interpolation=interp)
-    return preprocess(image, getattr(model, "preset", "imagenet_rgb"))
+    return preprocess(image, model.preset)
 
 
-def padded_size(model: nn.Module, height: int, width: int) -> tuple[int, int]:
+def padded_size(model: SegmentationModel, height: int, width: int) -> tuple[int, int]:
     """Size fed to the model: sides below ``model.min_input_size`` are padded up to it."""
-    min_size = int(getattr(model, "min_input_size", 1))
-    return max(height, min_size), max(width, min_size)
+    return max(height, model.min_input_size), max(width, model.min_input_size)
 
 
 def upsample_logits(
@@ -188,15 +186,12 @@ def upsample_logits(
     return up
 
 
-def logit_geometry(model: nn.Module) -> dict:
+def logit_geometry(model: SegmentationModel) -> dict:
     """Keyword arguments of :func:`upsample_logits` for ``model`` (official layout: ``"stretch"``)."""
-    return {
-        "geometry": getattr(model, "logit_geometry", "stretch"),
-        "stride": int(getattr(model, "output_stride", 8)),
-    }
+    return {"geometry": model.logit_geometry, "stride": model.output_stride}
 
 
-def forward_padded(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def forward_padded(model: SegmentationModel, x: torch.Tensor) -> torch.Tensor:
     """Forward ``x`` (N×3×H×W on the model's device), padding sides below ``model.min_input_size``.
 
     The padding is zeros in the preprocessed space (the preset's mean colour), at the bottom/right.
@@ -219,7 +214,7 @@ def _tile_starts(length: int, tile: int, stride: int) -> list[int]:
     return sorted({min(i * stride, length - tile) for i in range(count)})
 
 
-def _slide(model: nn.Module, x: torch.Tensor, tile: int, stride: int) -> torch.Tensor:
+def _slide(model: SegmentationModel, x: torch.Tensor, tile: int, stride: int) -> torch.Tensor:
     _, _, h, w = x.shape
     total: torch.Tensor | None = None
     count = torch.zeros(1, 1, h, w, device=x.device)
@@ -235,7 +230,7 @@ def _slide(model: nn.Module, x: torch.Tensor, tile: int, stride: int) -> torch.T
 
 
 def predict_logits(
-    model: nn.Module,
+    model: SegmentationModel,
     image: np.ndarray,
     *,
     device: str | torch.device = "auto",
@@ -251,9 +246,11 @@ def predict_logits(
         image: H×W×3 uint8 RGB.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         mode: ``"whole"`` (one forward), ``"slide"`` (tiles averaged, official evaluation) or ``"auto"``
-            (slide when the resized image has more than :data:`AUTO_SLIDE_PIXELS` pixels).
-        tile: tile side for sliding (default 832), in resized-image pixels.
-        stride: tile step (default ceil(tile·2/3), 555 for 832).
+            (``model.evaluation.mode``; a ``"whole"`` model still slides when the resized image has more
+            than :data:`AUTO_SLIDE_PIXELS` pixels).
+        tile: tile side for sliding, in resized-image pixels (default ``model.evaluation.tile``, 832).
+        stride: tile step (default ``model.evaluation.stride`` when ``tile`` is not given, else
+            ceil(tile·2/3); 555 for 832).
         autocast: float16 autocast on CUDA (ignored on CPU).
 
     Raises:
@@ -263,12 +260,15 @@ def predict_logits(
     if mode not in ("auto", "whole", "slide"):
         raise InferenceError(f"mode={mode!r} must be 'auto', 'whole' or 'slide'")
     dev = resolve_device(device)
-    tile = tile or DEFAULT_TILE
+    declared = model.evaluation
+    if not tile:
+        tile, stride = declared.tile, stride or declared.stride
     stride = stride or math.ceil(tile * 2 / 3)
     if tile < 1 or not 1 <= stride <= tile:
         raise InferenceError(f"tile={tile} and stride={stride} must satisfy 1 <= stride <= tile")
     x = model_input(model, image).to(dev)
-    slide = mode == "slide" or (mode == "auto" and x.shape[2] * x.shape[3] > AUTO_SLIDE_PIXELS)
+    too_big = x.shape[2] * x.shape[3] > AUTO_SLIDE_PIXELS
+    slide = mode == "slide" or (mode == "auto" and (declared.mode == "slide" or too_big))
     # Under the model's lock: another thread's FeatureRecorder must not see this forward.
     with model_lock(model):
         was_training = model.training
@@ -285,11 +285,6 @@ def predict_logits(
     return logits[0].float().cpu()
 
 
-def predict_probs(model: nn.Module, image: np.ndarray, **kwargs) -> torch.Tensor:
-    """Softmax class probabilities K×H×W (float32, CPU); keyword arguments as :func:`predict_logits`."""
-    return torch.softmax(predict_logits(model, image, **kwargs), dim=0)
-
-
 def class_argmax(logits: torch.Tensor) -> torch.Tensor:
     """K×H×W scores → H×W uint8 class ids, the first maximum on ties (as ``argmax``).
 
@@ -302,6 +297,6 @@ def class_argmax(logits: torch.Tensor) -> torch.Tensor:
     return logits.max(dim=0).indices.to(torch.uint8)
 
 
-def predict(model: nn.Module, image: np.ndarray, **kwargs) -> np.ndarray:
+def predict(model: SegmentationModel, image: np.ndarray, **kwargs) -> np.ndarray:
     """H×W uint8 trainId map (argmax of :func:`predict_logits`; same keyword arguments)."""
     return class_argmax(predict_logits(model, image, **kwargs)).numpy()

@@ -72,7 +72,7 @@ def convention_text(
 
 def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
     """(name, path, sha256) of a loaded model; an in-memory model is identified by its weights' hash."""
-    info = getattr(model, "checkpoint_info", None) or {}
+    info = model.checkpoint_info
     if info.get("sha256"):
         return str(info.get("name") or model.arch), info.get("path") and str(info["path"]), info["sha256"]
     digest = hashlib.sha256()

@@ -6,7 +6,7 @@ mIoU and G-SCNN boundary F at 3/5/9/12 px from the finished evaluation run of *t
 by sha256) in the results store; the paper's figures from :mod:`gald_viz.published` (Cityscapes val,
 ResNet-50 for Table I, ResNet-101 for Table V).
 
-``python -m gald_viz.model_cards [--db results/gald_viz.sqlite] [--readme checkpoints/README.md]``
+``python -m gald_viz.model_cards [--db results/gald_viz.sqlite] [--readme gald_viz/bundled/README.md]``
 rewrites only the block between the ``cards:begin`` / ``cards:end`` markers, so hand-written notes
 around it stay. Earlier training stages are listed while their files (the ``--init`` paths, e.g. under
 ``runs/``) still exist; the evaluation runs must be in ``--db``.
@@ -31,6 +31,8 @@ from gald_viz.checkpoints import BUNDLED_DIR
 BUNDLED = ("fcn", "aspp", "aspp_ldv1", "aspp_ldv2", "cgnl_ldv1")
 EVAL_DATA, EVAL_LIMIT = "synthcity:val", 50
 BEGIN, END = "<!-- cards:begin -->", "<!-- cards:end -->"
+#: The source tree the bundled models were trained in: relative ``--init`` paths start there.
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 #: Table I row (ResNet-50) and Table V row (ResNet-101) of the same GA/LD arrangement; None: not published.
 PUBLISHED_ROWS: dict[str, tuple[str, str | None]] = {
@@ -105,7 +107,7 @@ def training_stages(meta: dict[str, str]) -> list[dict[str, str]]:
     """
     stages = [meta]
     while (init := _init(stages[0])) and not json.loads(stages[0].get("init_only", "[]")):
-        path = Path(init) if Path(init).is_absolute() else BUNDLED_DIR.parent / init
+        path = Path(init) if Path(init).is_absolute() else SOURCE_ROOT / init
         if not path.is_file():
             break
         stages.insert(0, read_checkpoint(path)[0])

@@ -141,7 +141,7 @@ if "probe.backbone" in gald_an.probe_preds:
     stages["FCN stage (probe on X)"] = gald_an.probe_preds["probe.backbone"]
 if "probe.ga" in gald_an.probe_preds:
     stages["GA stage (probe on X_g)"] = gald_an.probe_preds["probe.ga"]
-stages[f"final ({getattr(gald.model, 'ld_kind', 'none')})"] = gald_an.pred
+stages[f"final ({gald.model.ld_kind})"] = gald_an.pred
 if len(stages) == 1:
     st.info(
         f"`{gald.name}` has no probe heads, so only its final prediction is available (no FCN/GA stages)."

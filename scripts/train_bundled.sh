@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproduces the bundled SynthCity models in checkpoints/synthcity/ and their model cards
-# (checkpoints/README.md), exactly as the bundled files were made:
+# Reproduces the bundled SynthCity models in gald_viz/bundled/synthcity/ and their model cards
+# (gald_viz/bundled/README.md), exactly as the bundled files were made:
 #   stages 1-4: fcn from scratch: 200 iterations (lr 0.02), then 100 (lr 0.01, seed 1), then 3000 at batch 4
 #               (lr 0.02, OHEM, seed 2, a pool of 400 scenes), then 1000 more (lr 0.01, seed 4), each
 #               continuing the one before;
@@ -11,7 +11,7 @@
 #   stage 6:    each of the four continues its stage-5 weights for 300 iterations (lr 0.01, seed 5), with the
 #               same parts frozen.
 # Probe heads read detached features, so they never change the main network.
-# Then the files are copied into checkpoints/, evaluated on 50 SynthCity val images at 1024x2048 and the
+# Then the files are copied into gald_viz/bundled/, evaluated on 50 SynthCity val images at 1024x2048 and the
 # cards rendered.
 #
 # Stages 1-2 ran one thread per run on a shared 2-core CPU; stages 3-6 one run at a time with 2 threads.
@@ -72,10 +72,10 @@ if wants 6; then
   done
 fi
 if wants eval; then
-  mkdir -p checkpoints/synthcity
-  cp "$RUNS/stage4/fcn.safetensors" checkpoints/synthcity/fcn.safetensors
+  mkdir -p gald_viz/bundled/synthcity
+  cp "$RUNS/stage4/fcn.safetensors" gald_viz/bundled/synthcity/fcn.safetensors
   for name in "${GA_MODELS[@]}"; do
-    cp "$RUNS/stage6/$name.safetensors" "checkpoints/synthcity/$name.safetensors"
+    cp "$RUNS/stage6/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"
   done
   for name in fcn "${GA_MODELS[@]}"; do
     python -m gald_viz.evaluate model --model "synthcity/$name" --data synthcity:val --limit 50 --device cpu

@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,11 +89,18 @@ def test_bundled_names_resolve_and_unknown_names_list_them(small, tmp_path, monk
         load_model("synthcity/nope")
 
 
-def test_repository_bundled_folder_is_where_the_names_point():
-    assert checkpoints.BUNDLED_DIR == checkpoints.REPO_ROOT / "checkpoints"
-    assert (checkpoints.REPO_ROOT / "gald_viz" / "checkpoints.py").is_file()
+def test_bundled_folder_is_package_data_where_the_names_point():
+    """The source tree reads the package folder a wheel installs (tests/test_packaging.py installs one)."""
+    package = Path(checkpoints.__file__).parent
+    assert package / "bundled" == checkpoints.BUNDLED_DIR
+    names = ("aspp", "aspp_ldv1", "aspp_ldv2", "cgnl_ldv1", "fcn")
+    assert list_bundled() == [f"synthcity/{n}" for n in names]
     for name in list_bundled():
-        assert (checkpoints.BUNDLED_DIR / f"{name}.safetensors").is_file()
+        # Real weights, not Git LFS pointers: a safetensors header starts at byte 8.
+        assert (checkpoints.BUNDLED_DIR / f"{name}.safetensors").read_bytes()[8:9] == b"{"
+    assert "## " in (checkpoints.BUNDLED_DIR / "README.md").read_text(encoding="utf-8")  # the model cards
+    pointer = (package.parent / "checkpoints" / "README.md").read_text(encoding="utf-8")
+    assert "gald_viz/bundled/README.md" in pointer
 
 
 class _RunsACommand:

@@ -13,11 +13,11 @@ from gald_viz.inference import (
     InferenceError,
     predict,
     predict_logits,
-    predict_probs,
     preprocess,
     resolve_device,
 )
-from gald_viz.models import build_model
+from gald_viz.models import Evaluation, SegmentationModel, build_model
+from gald_viz.models.official import OfficialGALDNet
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -29,7 +29,7 @@ def cells(n: int) -> int:
     return (n - 1) // 2 + 1
 
 
-class CellSampler(nn.Module):
+class CellSampler(SegmentationModel):
     """Stub with the zoo geometry: as many cells as the backbone, cell j reads input pixel 8j (clamped).
 
     Logits are (channel 0, −channel 0).
@@ -38,6 +38,7 @@ class CellSampler(nn.Module):
     preset = "imagenet_rgb"
     output_stride = 8
     logit_geometry = "cell_centres"
+    evaluation = Evaluation("whole")
 
     def __init__(self, input_scale: float = 1.0, min_input_size: int = 1) -> None:
         super().__init__()
@@ -132,15 +133,46 @@ def test_small_images_are_padded_and_cropped() -> None:
     assert predict(build_model("psp"), ramp(5, 7), device="cpu").shape == (5, 7)
 
 
+def test_auto_mode_follows_the_declared_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Official models slide 832×832 tiles at stride 555 (the official scripts); zoo models run whole."""
+    slides: list[tuple[int, int]] = []
+    slide = inference._slide
+
+    def spy(model, x, tile, stride):
+        slides.append((tile, stride))
+        return slide(model, x, tile, stride)
+
+    monkeypatch.setattr(inference, "_slide", spy)
+    image = ramp(840, 1000)  # under AUTO_SLIDE_PIXELS, larger than one official tile
+    with torch.device("meta"):
+        official = OfficialGALDNet(depth=50, num_classes=2)
+    official.to_empty(device="cpu")
+    seen: list[tuple[int, int]] = []
+
+    def stub_forward(x: torch.Tensor) -> torch.Tensor:  # the ResNet-50 forward is too slow for a test
+        seen.append(tuple(x.shape[2:]))
+        return torch.zeros(1, 2, x.shape[2] // 8 + 1, x.shape[3] // 8 + 1)
+
+    official.forward = stub_forward
+    assert predict_logits(official, image, device="cpu").shape == (2, 840, 1000)
+    assert slides == [(832, 555)] and seen == [(832, 832)] * 4  # tiles at rows 0, 8 and columns 0, 168
+
+    zoo = build_model("fcn", num_classes=2, head_channels=16)
+    assert zoo.evaluation.mode == "whole"
+    zoo_seen: list[tuple[int, int]] = []
+    zoo.register_forward_pre_hook(lambda _m, args: zoo_seen.append(tuple(args[0].shape[2:])))
+    predict_logits(zoo, image, device="cpu")
+    assert zoo_seen == [(840, 1000)] and slides == [(832, 555)]
+
+
 def test_predict_outputs_and_mode_restored() -> None:
     model = build_model("aspp_ldv1", num_classes=5).train()
     image = np.random.default_rng(0).integers(0, 256, (70, 90, 3), dtype=np.uint8)
-    probs = predict_probs(model, image, device="cpu")
+    logits = predict_logits(model, image, device="cpu")
     labels = predict(model, image, device="cpu")
     assert model.training
-    assert probs.shape == (5, 70, 90) and labels.shape == (70, 90) and labels.dtype == np.uint8
-    torch.testing.assert_close(probs.sum(0), torch.ones(70, 90))
-    np.testing.assert_array_equal(labels, probs.argmax(0).numpy())
+    assert logits.shape == (5, 70, 90) and labels.shape == (70, 90) and labels.dtype == np.uint8
+    np.testing.assert_array_equal(labels, logits.argmax(0).numpy())
     # A single tile covering the image is the whole-image forward.
     same = predict_logits(model, image, device="cpu", mode="slide", tile=128)
     torch.testing.assert_close(same, predict_logits(model, image, device="cpu", mode="whole"))

@@ -9,10 +9,20 @@ import pytest
 import torch
 
 from gald_viz.hooks import FeatureRecorder, available_taps
-from gald_viz.models import GA_HEADS, MODEL_NAMES, UnknownModelError, build_model, non_local
+from gald_viz.models import (
+    GA_HEADS,
+    LD_MODULES,
+    MODEL_NAMES,
+    SegmentationModel,
+    UnknownModelError,
+    build_model,
+    non_local,
+)
 from gald_viz.models.backbone import BACKBONES, build_backbone
 from gald_viz.models.cgnl import CGNLBlock
+from gald_viz.models.gald import GALDNet
 from gald_viz.models.non_local import NonLocalBlock
+from gald_viz.models.official import OfficialGALDNet
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -99,6 +109,26 @@ def test_unknown_name_lists_valid_names() -> None:
         build_model("aspp", head_channel=64)
     with pytest.raises(ValueError, match="small"):
         build_model("aspp", backbone="resnet18")
+
+
+def test_every_model_declares_the_contract() -> None:
+    with torch.device("meta"):
+        official = OfficialGALDNet(depth=50)
+    for model in (official, *(build_model(name, head_channels=16) for name in MODEL_NAMES)):
+        assert isinstance(model, SegmentationModel)
+        missing = [a for a in SegmentationModel.__annotations__ if not hasattr(model, a)]
+        assert not missing, (model.arch, missing)
+        assert model.evaluation.mode == ("slide" if model is official else "whole")
+        assert (model.ldv2_kernel is not None) == (model.ld_kind == "ldv2")
+        assert dict(model.checkpoint_info) == {}
+
+
+def test_registries_name_the_valid_heads() -> None:
+    assert list(GA_HEADS) == ["aspp", "psp", "nl", "cgnl"] and list(LD_MODULES) == ["ldv1", "ldv2"]
+    with pytest.raises(KeyError, match="unknown GA head 'aspp2'; valid names: aspp, psp, nl, cgnl"):
+        GALDNet(arch="x", options={}, ga="aspp2")
+    with pytest.raises(KeyError, match="unknown LD module 'ldv3'; valid names: ldv1, ldv2"):
+        LD_MODULES["ldv3"]
 
 
 def test_default_heads_are_small_cpu_models() -> None:

@@ -2,7 +2,7 @@
 
 No official code is used: the official trainer's output is imitated by saving the state dict of the
 official-layout network plus a faithful ``dsn`` auxiliary head with plain ``torch.save`` from "CUDA"
-tensors, and the forward is checked against the fact sheet (shared/DESIGN.md) written out below with
+tensors, and the forward is checked against the fact sheet (docs/DESIGN.md) written out below with
 ``torch.nn.functional`` on the raw state dict.
 """
 
@@ -20,6 +20,7 @@ from torch import nn
 
 from gald_viz.checkpoints import load_model, save_model
 from gald_viz.hooks import FeatureRecorder
+from gald_viz.models.contract import Evaluation
 from gald_viz.models.official import (
     OLD_STEM_RENAMES,
     OfficialGALDNet,
@@ -293,7 +294,7 @@ def test_load_official_file_saved_from_cuda(recorded, official_file, x, referenc
     assert isinstance(model, OfficialGALDNet) and not model.training
     assert model.arch == "official_gald_r50" and model.num_classes == 19
     assert model.preset == "official_bgr" and model.min_input_size == 111
-    assert (model.slide_tile, model.slide_stride, model.align_corners) == (832, 555, True)
+    assert model.evaluation == Evaluation("slide", 832, 555) and model.logit_geometry == "stretch"
     info = model.checkpoint_info
     assert info["format"] == "official"
     assert info["sha256"] == hashlib.sha256(official_file.read_bytes()).hexdigest()

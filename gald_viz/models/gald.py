@@ -12,29 +12,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gald_viz.hooks import TapInfo
-from gald_viz.models.aspp import ASPP
 from gald_viz.models.backbone import DilatedResNet, NormLayer, build_backbone, conv_bn_relu
-from gald_viz.models.cgnl import CGNLHead
-from gald_viz.models.ldv1 import LDv1
-from gald_viz.models.ldv2 import LDv2
-from gald_viz.models.non_local import NonLocalHead
-from gald_viz.models.psp import PSP
+from gald_viz.models.contract import Evaluation, SegmentationModel, TapInfo
+from gald_viz.models.registry import GA_HEADS, LD_MODULES
 
-GA_HEADS: tuple[str, ...] = ("aspp", "psp", "nl", "cgnl")
-LD_KINDS: tuple[str, ...] = ("none", "ldv1", "ldv2")
+LD_KINDS: tuple[str, ...] = ("none", *LD_MODULES)
 #: Table I(c): GA then LD (GALD), LD then GA, or both on X side by side (LDv1 only).
 ARRANGEMENTS: tuple[str, ...] = ("ga_ld", "ld_ga", "parallel")
-
-
-def _ga_head(kind: str, in_ch: int, out_ch: int, norm_layer: NormLayer) -> nn.Module:
-    if kind == "aspp":
-        return ASPP(in_ch, out_ch, norm_layer=norm_layer)
-    if kind == "psp":
-        return PSP(in_ch, out_ch, norm_layer=norm_layer)
-    if kind == "nl":
-        return NonLocalHead(in_ch, out_ch, norm_layer=norm_layer)
-    return CGNLHead(in_ch, out_ch, norm_layer=norm_layer)
 
 
 def _classifier(in_ch: int, mid_ch: int, num_classes: int, norm_layer: NormLayer) -> nn.Sequential:
@@ -45,27 +29,28 @@ def _classifier(in_ch: int, mid_ch: int, num_classes: int, norm_layer: NormLayer
     )
 
 
-class GALDNet(nn.Module):
+class GALDNet(SegmentationModel):
     """A GALD-family segmentation network (contract 1: ``model(x)`` → logits at output stride 8).
+
+    Built by :func:`~gald_viz.models.zoo.build_model`, which resolves the options.
 
     Args:
         arch: zoo name (stored for checkpoints).
-        options: the options it was built from (JSON-able, enough to rebuild with ``build_model``).
+        options: every option of :data:`~gald_viz.models.zoo.DEFAULT_OPTIONS`, defaults applied
+            (JSON-able, enough to rebuild with ``build_model``): ``backbone``, ``head_channels`` (width of
+            X_g, X_gald and the classifier), ``probes`` (1×1 probe classifiers on X and X_g, the stage
+            predictions of the paper's Fig. 8; their inputs are detached, so training them never changes
+            the network they read), ``aux`` (the stage-3 auxiliary classifier, training only, returned by
+            :meth:`forward_train`), the LD options and ``input_scale``.
         num_classes: K.
-        backbone: a :data:`~gald_viz.models.backbone.BACKBONES` name.
-        ga: ``"none"`` or one of :data:`GA_HEADS`.
-        ld: one of :data:`LD_KINDS`.
+        ga: ``"none"`` or a :data:`~gald_viz.models.registry.GA_HEADS` name.
+        ld: one of :data:`LD_KINDS` (``"none"`` or a :data:`~gald_viz.models.registry.LD_MODULES` name).
         arrangement: one of :data:`ARRANGEMENTS` (only ``"ga_ld"`` unless GA + LDv1).
-        head_channels: width of X_g, X_gald and the classifier.
-        probes: add 1×1 probe classifiers on X and X_g (the stage predictions of the paper's Fig. 8).
-            Their inputs are detached, so training them never changes the network they read.
-        aux: add the stage-3 auxiliary classifier (training only, returned by :meth:`forward_train`).
-        ldv1_downsample: LDv1 rate d.
-        ldv2_kernel: LDv2 window k.
-        ldv2_dilation: LDv2 dilation r.
-        ldv2_key_channels: channels of LDv2's θ and φ (None: head_channels // 8, at least 8).
-        input_scale: ``inference.predict`` resizes images by this factor before the forward.
         norm_layer: normalisation layer type.
+
+    Raises:
+        KeyError: unknown GA head or LD module (lists the valid names).
+        ValueError: an arrangement other than ``"ga_ld"`` without a GA head and LDv1.
     """
 
     preset = "imagenet_rgb"
@@ -75,6 +60,7 @@ class GALDNet(nn.Module):
     #: Smallest image side ``inference`` feeds the model (smaller images are padded): keeps every
     #: feature map ≥ 9 cells so LDv1's stride-2 stack and the LDv2 window stay meaningful.
     min_input_size = 64
+    evaluation = Evaluation("whole")
 
     def __init__(
         self,
@@ -82,55 +68,41 @@ class GALDNet(nn.Module):
         arch: str,
         options: dict,
         num_classes: int = 19,
-        backbone: str = "small",
         ga: str = "none",
         ld: str = "none",
         arrangement: str = "ga_ld",
-        head_channels: int = 128,
-        probes: bool = True,
-        aux: bool = True,
-        ldv1_downsample: int = 8,
-        ldv2_kernel: int = 5,
-        ldv2_dilation: int = 3,
-        ldv2_key_channels: int | None = None,
-        input_scale: float = 1.0,
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        if ga not in ("none", *GA_HEADS) or ld not in LD_KINDS or arrangement not in ARRANGEMENTS:
-            raise ValueError(
-                f"GALDNet: ga={ga!r}, ld={ld!r}, arrangement={arrangement!r} is not a valid combination"
-            )
+        ga_head = GA_HEADS[ga] if ga != "none" else None
+        ld_module = LD_MODULES[ld] if ld != "none" else None
+        if arrangement not in ARRANGEMENTS:
+            raise ValueError(f"GALDNet: arrangement={arrangement!r} must be one of {ARRANGEMENTS}")
         if arrangement != "ga_ld" and (ga == "none" or ld != "ldv1"):
             raise ValueError(f"GALDNet: arrangement={arrangement!r} needs a GA head and ld='ldv1'")
         self.arch = arch
         self.options = dict(options)
         self.num_classes = num_classes
         self.ga_kind, self.ld_kind, self.arrangement = ga, ld, arrangement
-        self.input_scale = float(input_scale)
-        self.ldv2_kernel = ldv2_kernel if ld == "ldv2" else None
-        self.ldv2_dilation = ldv2_dilation if ld == "ldv2" else None
-        hc = head_channels
+        self.input_scale = float(options["input_scale"])
+        self.ldv2_kernel = options["ldv2_kernel"] if ld == "ldv2" else None
+        self.ldv2_dilation = options["ldv2_dilation"] if ld == "ldv2" else None
+        hc = options["head_channels"]
 
-        self.backbone: DilatedResNet = build_backbone(backbone, norm_layer=norm_layer)
+        self.backbone: DilatedResNet = build_backbone(options["backbone"], norm_layer=norm_layer)
         c_x = self.backbone.out_channels
         self.tap_backbone = nn.Identity()
-        if ld != "none" and ga == "none":
+        if ld_module is not None and ga_head is None:
             # LD alone still needs a head-width X_g: a 3×3 conv stands in for the GA head.
             self.reduce = conv_bn_relu(c_x, hc, 3, norm_layer=norm_layer)
-        if ga != "none":
-            self.ga = _ga_head(ga, c_x, hc, norm_layer)
+        if ga_head is not None:
+            self.ga = ga_head(c_x, hc, norm_layer=norm_layer)
             self.tap_ga = nn.Identity()
-        if ld == "ldv1":
-            self.ld = LDv1(
-                c_x if arrangement != "ga_ld" else hc, downsample=ldv1_downsample, norm_layer=norm_layer
-            )
-        elif ld == "ldv2":
-            keys = ldv2_key_channels or max(hc // 8, 8)
-            self.ld = LDv2(hc + c_x, hc, key_channels=keys, kernel=ldv2_kernel, dilation=ldv2_dilation)
-        if ld != "none":
+        if ld_module is not None:
+            ld_channels = hc if arrangement == "ga_ld" else c_x
+            self.ld = ld_module.from_options(ld_channels, c_x, options, norm_layer)
             self.tap_ld = nn.Identity()
-        if ga == ld == "none":
+        if ga_head is None and ld_module is None:
             z_ch = 0
         elif arrangement == "parallel":
             z_ch = hc + c_x
@@ -138,37 +110,29 @@ class GALDNet(nn.Module):
             z_ch = hc
         self.classifier = _classifier(z_ch + c_x, hc, num_classes, norm_layer)
         self.tap_logits = nn.Identity()
-        self.probes = probes
-        if probes:
+        self.probes = options["probes"]
+        if self.probes:
             self.probe_backbone = nn.Conv2d(c_x, num_classes, 1)
-            if ga != "none":
+            if ga_head is not None:
                 self.probe_ga = nn.Conv2d(hc, num_classes, 1)
         self.aux = (
-            _classifier(self.backbone.stage_channels[2], hc // 2, num_classes, norm_layer) if aux else None
+            _classifier(self.backbone.stage_channels[2], hc // 2, num_classes, norm_layer)
+            if options["aux"]
+            else None
         )
         self.feature_info = self._feature_info(c_x, hc)
 
     def _feature_info(self, c_x: int, hc: int) -> list[TapInfo]:
         k = self.num_classes
         ga_info = TapInfo("ga", "tap_ga", hc, 8, f"X_g: {self.ga_kind.upper()} global aggregation output")
-        if self.arrangement == "ga_ld":
-            ld_taps = {
-                "ldv1": [
-                    TapInfo("ldv1.mask", "ld.mask", hc, 8, "M = σ(upsample(W_d X_g)), LDv1 mask (Eq. 1)"),
-                    TapInfo("ld", "tap_ld", hc, 8, "X_gald = M ⊙ X_g + X_g (Eq. 2)"),
-                ],
-                "ldv2": [
-                    TapInfo(
-                        "ldv2.affinity",
-                        "ld.affinity",
-                        (self.ldv2_kernel or 0) ** 2,
-                        8,
-                        "LDv2 softmax weights over the k×k window at each cell (Eq. 7)",
-                    ),
-                    TapInfo("ld", "tap_ld", hc, 8, "X_gald = Σ_n w_n g(s_n) (Eq. 8)"),
-                ],
-                "none": [],
-            }[self.ld_kind]
+        if self.ld_kind == "none":
+            ld_taps = []
+        elif self.arrangement == "ga_ld":
+            name, module, meaning = self.ld.inner_tap
+            ld_taps = [
+                TapInfo(name, f"ld.{module}", self.ld.tap_channels, 8, meaning),
+                TapInfo("ld", "tap_ld", hc, 8, self.ld.output_meaning),
+            ]
         else:
             ld_taps = [
                 TapInfo(
@@ -203,12 +167,10 @@ class GALDNet(nn.Module):
             z = torch.cat([x_g, self.tap_ld(self.ld(x))], dim=1)
         else:
             x_g = self.tap_ga(self.ga(x)) if self.ga_kind != "none" else self.reduce(x)
-            if self.ld_kind == "ldv1":
-                z = self.tap_ld(self.ld(x_g))
-            elif self.ld_kind == "ldv2":
-                z = self.tap_ld(self.ld(torch.cat([x_g, x], dim=1)))
-            else:
+            if self.ld_kind == "none":
                 z = x_g
+            else:
+                z = self.tap_ld(self.ld(torch.cat([x_g, x], dim=1) if self.ld.reads_backbone else x_g))
             if self.ga_kind == "none":
                 x_g = None
         logits = self.classifier(x if z is None else torch.cat([z, x], dim=1))

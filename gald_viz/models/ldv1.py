@@ -10,6 +10,8 @@ concat(X_gald, X) (Eq. 3), assembled in :mod:`gald_viz.models.gald`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +31,16 @@ class LDv1(nn.Module):
         norm_layer: normalisation after each depth-wise conv.
     """
 
+    #: The module reads X_g alone (Eq. 1); LDv2 reads concat(X_g, X).
+    reads_backbone = False
+    #: Its inner tap: (name, module inside the LD, meaning); ``tap_channels`` channels.
+    inner_tap = ("ldv1.mask", "mask", "M = σ(upsample(W_d X_g)), LDv1 mask (Eq. 1)")
+    #: Meaning of the module output, the ``ld`` tap, in the GA → LD arrangement.
+    output_meaning = "X_gald = M ⊙ X_g + X_g (Eq. 2)"
+
     def __init__(self, channels: int, *, downsample: int = 8, norm_layer: NormLayer = nn.BatchNorm2d) -> None:
         super().__init__()
+        self.tap_channels = channels
         steps = round(math.log2(downsample)) if downsample >= 2 else 0
         if steps < 1 or 2**steps != downsample:
             raise ValueError(f"LDv1: ldv1_downsample={downsample} must be a power of two >= 2")
@@ -52,3 +62,10 @@ class LDv1(nn.Module):
         up = F.interpolate(self.down(x_g), size=x_g.shape[2:], mode="bilinear", align_corners=True)
         m = self.mask(torch.sigmoid(up))
         return m * x_g + x_g
+
+    @classmethod
+    def from_options(
+        cls, channels: int, backbone_channels: int, options: Mapping[str, Any], norm_layer: NormLayer
+    ) -> LDv1:
+        """The LDv1 of a zoo model distributing ``channels``-channel features (option ``ldv1_downsample``)."""
+        return cls(channels, downsample=options["ldv1_downsample"], norm_layer=norm_layer)

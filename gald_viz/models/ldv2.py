@@ -27,9 +27,13 @@ logits/weights (k² per position). Two exact implementations:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
+
+from gald_viz.models.backbone import NormLayer
 
 # The CSR kernels used here are exact and differentiable; only the layout API is labelled beta.
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
@@ -56,6 +60,13 @@ class LDv2(nn.Module):
             ``"shifted"``; both compute the same values.
     """
 
+    #: The module reads x = concat(X_g, X) (Eq. 6); LDv1 reads X_g alone.
+    reads_backbone = True
+    #: Its inner tap: (name, module inside the LD, meaning); ``tap_channels`` = k² channels.
+    inner_tap = ("ldv2.affinity", "affinity", "LDv2 softmax weights over the k×k window at each cell (Eq. 7)")
+    #: Meaning of the module output, the ``ld`` tap.
+    output_meaning = "X_gald = Σ_n w_n g(s_n) (Eq. 8)"
+
     def __init__(
         self,
         in_channels: int,
@@ -73,12 +84,27 @@ class LDv2(nn.Module):
             raise ValueError(f"LDv2: method={method!r} must be 'auto', 'sparse' or 'shifted'")
         self.kernel = kernel
         self.dilation = dilation
+        self.tap_channels = kernel**2
         self.method = method
         self.theta = nn.Conv2d(in_channels, key_channels, 1, bias=False)
         self.phi = nn.Conv2d(in_channels, key_channels, 1, bias=False)
         self.g = nn.Conv2d(in_channels, out_channels, 1, bias=False)
         self.affinity = nn.Identity()
         self._patterns: dict[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+    @classmethod
+    def from_options(
+        cls, channels: int, backbone_channels: int, options: Mapping[str, Any], norm_layer: NormLayer
+    ) -> LDv2:
+        """The LDv2 of a zoo model: concat(X_g, X) → ``channels`` (options ``ldv2_key_channels``,
+        ``ldv2_kernel``, ``ldv2_dilation``; LDv2 has no normalisation layer)."""
+        return cls(
+            channels + backbone_channels,
+            channels,
+            key_channels=options["ldv2_key_channels"],
+            kernel=options["ldv2_kernel"],
+            dilation=options["ldv2_dilation"],
+        )
 
     def offsets(self) -> list[tuple[int, int]]:
         """(dy, dx) of the k² neighbours in feature cells, row-major (the affinity channel order)."""

@@ -3,7 +3,7 @@
 Li et al., "Global Aggregation then Local Distribution for Scene Parsing", IEEE TIP 2021
 (https://arxiv.org/abs/1909.07229); the authors' code (github.com/lxtGH/GALD-DGCNet) ships GALDNet v1
 only. Its state dicts load into :class:`OfficialGALDNet` unchanged (minus the training-only ``dsn.*``
-auxiliary head), and its forward reproduces the official one (shared/DESIGN.md fact sheet):
+auxiliary head), and its forward reproduces the official one (docs/DESIGN.md fact sheet):
 
 - GA: ``a = conva(X)``; ``d = down(a)`` (depth-wise 3×3, stride 2, padding 0); CGNL on ``d`` plus ``d``;
   bilinear upsampling to ``a``'s size with ``align_corners=True`` → G.
@@ -18,16 +18,15 @@ the older stem key names, ``module.`` prefixes and ``{"state_dict"|"model": …}
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gald_viz.hooks import TapInfo
 from gald_viz.models.backbone import BACKBONES, DilatedResNet, conv_bn_relu
 from gald_viz.models.cgnl import CGNLBlock
+from gald_viz.models.contract import OFFICIAL_STRIDE, OFFICIAL_TILE, Evaluation, SegmentationModel, TapInfo
 
 #: Architecture name → ResNet depth.
 OFFICIAL_ARCHS: dict[str, int] = {"official_gald_r50": 50, "official_gald_r101": 101}
@@ -128,7 +127,7 @@ class OfficialGALDHead(nn.Module):
         return self.bottleneck(torch.cat([x, b], dim=1))
 
 
-class OfficialGALDNet(DilatedResNet):
+class OfficialGALDNet(DilatedResNet, SegmentationModel):
     """GALD-Net as the official code builds it (ResNet-50/101, CGNL GA, LDv1), for its checkpoints.
 
     The backbone modules sit at the top level (``conv1``, ``bn1``, ``layer1``–``layer4``) and the head
@@ -136,9 +135,9 @@ class OfficialGALDNet(DilatedResNet):
     ``nn.Identity`` modules (no state-dict keys): ``backbone`` (X), ``ga`` (G), ``ldv1.mask`` (M),
     ``ld`` (G·(2+M)) and ``logits``.
 
-    Inference hints read by :mod:`gald_viz.inference`: preset ``official_bgr`` (BGR, 0–255, Caffe mean),
-    ``eval_mode="slide"`` with ``slide_tile=832`` and ``slide_stride=555`` as the official evaluation,
-    and ``align_corners=True`` for every logit upsampling.
+    Inference settings (:class:`~gald_viz.models.contract.SegmentationModel`): preset ``official_bgr``
+    (BGR, 0–255, Caffe mean), sliding-window evaluation with 832×832 tiles at stride 555 as the official
+    evaluation, and ``"stretch"`` logit geometry (``align_corners=True`` for every logit upsampling).
 
     Args:
         depth: 50 or 101.
@@ -150,16 +149,11 @@ class OfficialGALDNet(DilatedResNet):
     #: Three padding-0 stride-2 convs on the stride-8 map: 111 px is the smallest side they accept.
     min_input_size = 111
     output_stride = 8
+    logit_geometry = "stretch"
     ld_kind = "ldv1"
-    ga_kind = "cgnl"
-    arrangement = "ga_ld"
     ldv2_kernel = None
     ldv2_dilation = None
-    probes = False
-    eval_mode = "slide"
-    slide_tile = 832
-    slide_stride = math.ceil(832 * 2 / 3)
-    align_corners = True
+    evaluation = Evaluation("slide", OFFICIAL_TILE, OFFICIAL_STRIDE)
 
     def __init__(self, *, depth: int = 50, num_classes: int = 19) -> None:
         if depth not in LAYER3_BLOCKS_TO_DEPTH.values():

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from gald_viz.models.backbone import BACKBONES
-from gald_viz.models.gald import GA_HEADS, GALDNet
+from gald_viz.models.gald import GALDNet
+from gald_viz.models.registry import GA_HEADS, LD_MODULES
 
 
 class UnknownModelError(KeyError, ValueError):
@@ -23,8 +24,8 @@ class UnknownModelError(KeyError, ValueError):
 def _zoo() -> dict[str, dict[str, str]]:
     zoo = {"fcn": {"ga": "none", "ld": "none"}}
     zoo |= {ga: {"ga": ga, "ld": "none"} for ga in GA_HEADS}
-    zoo |= {ld: {"ga": "none", "ld": ld} for ld in ("ldv1", "ldv2")}
-    zoo |= {f"{ga}_{ld}": {"ga": ga, "ld": ld} for ga in GA_HEADS for ld in ("ldv1", "ldv2")}
+    zoo |= {ld: {"ga": "none", "ld": ld} for ld in LD_MODULES}
+    zoo |= {f"{ga}_{ld}": {"ga": ga, "ld": ld} for ga in GA_HEADS for ld in LD_MODULES}
     # Table I(c): the other arrangements of ASPP and LDv1.
     zoo["aspp_ldv1_ldga"] = {"ga": "aspp", "ld": "ldv1", "arrangement": "ld_ga"}
     zoo["aspp_ldv1_parallel"] = {"ga": "aspp", "ld": "ldv1", "arrangement": "parallel"}
@@ -69,7 +70,7 @@ def resolve_options(**options: Any) -> dict[str, Any]:
         )
     if resolved["head_channels"] is None:
         resolved["head_channels"] = 128 if resolved["backbone"] == "small" else 512
-    if resolved["ldv2_key_channels"] is None:
+    if not resolved["ldv2_key_channels"]:
         resolved["ldv2_key_channels"] = max(resolved["head_channels"] // 8, 8)
     resolved["input_scale"] = float(resolved["input_scale"])
     if resolved["input_scale"] <= 0:
@@ -94,4 +95,4 @@ def build_model(name: str, num_classes: int = 19, **options: Any) -> GALDNet:
     if name not in ZOO:
         raise UnknownModelError(f"build_model: unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
     resolved = resolve_options(**options)
-    return GALDNet(arch=name, options=resolved, num_classes=num_classes, **ZOO[name], **resolved)
+    return GALDNet(arch=name, options=resolved, num_classes=num_classes, **ZOO[name])

@@ -59,7 +59,7 @@ def loaded_model(name_or_path: str, device: str, stamp: str = "") -> LoadedModel
         CheckpointError: the file is missing or is not a checkpoint this project can load.
     """
     model = load_model(name_or_path, device=device)
-    info = getattr(model, "checkpoint_info", {}) or {}
+    info = model.checkpoint_info
     digest = info.get("sha256") or hashlib.sha256(name_or_path.encode()).hexdigest()
     return LoadedModel(
         key=f"{name_or_path}#{digest[:12]}",

@@ -72,14 +72,14 @@ def page_link(path: str, label: str, icon: str = "") -> None:
 def model_summary(loaded: LoadedModel) -> dict[str, object]:
     """One row describing a loaded model: architecture, LD kind, size, scale and provenance."""
     m = loaded.model
-    info = getattr(m, "checkpoint_info", {}) or {}
+    info = m.checkpoint_info
     taps = ", ".join(t.name for t in available_taps(m))
     return {
         "model": loaded.name,
-        "architecture": getattr(m, "arch", type(m).__name__),
-        "local distribution": getattr(m, "ld_kind", "none"),
+        "architecture": m.arch,
+        "local distribution": m.ld_kind,
         "parameters": f"{sum(p.numel() for p in m.parameters()) / 1e6:.2f} M",
-        "input scale": getattr(m, "input_scale", 1.0),
+        "input scale": m.input_scale,
         "taps": taps,
         "checkpoint sha256": (info.get("sha256") or "")[:12],
     }
