@@ -10,13 +10,14 @@ import pytest
 import torch
 
 from gald_viz.analysis import analyse
-from gald_viz.data.labels import colorize
 from gald_viz.data.sample import Sample
+from gald_viz.data.sources import open_source
 from gald_viz.models import build_model
-from gald_viz.views.compare import CompareInputs, compare_view, display_hw
+from gald_viz.views.compare import CompareInputs, compare_view
 from gald_viz.views.home import home_view
 from gald_viz.views.inspector import Choices, controls, local_view
 from gald_viz.views.pages import HOME, PAGES, page_info
+from gald_viz.views.parts import display_hw
 from gald_viz.viz.compare import error_views, image_scores
 from gald_viz.viz.inspector import static_panels
 
@@ -30,13 +31,9 @@ def tiny(name: str, **options):
 
 @pytest.fixture(scope="module")
 def scene():
-    """A 160×320 scene (sky, road, a car box), a GA model without probes and an LDv1 and LDv2 model."""
-    rng = np.random.default_rng(0)
-    label = np.full((160, 320), 10, np.uint8)
-    label[80:] = 0
-    label[60:100, 100:160] = 13
-    image = np.clip(colorize(label).astype(np.int16) + rng.integers(-20, 20, (160, 320, 3)), 0, 255)
-    sample = Sample(image=image.astype(np.uint8), label=label, name="street")
+    """A 160×320 SynthCity scene, a GA model without probes, and an LDv1 and an LDv2 model."""
+    synth = open_source("synthcity:val:count=1,size=160x320")[0]
+    sample = Sample(image=synth.image, label=synth.label, name="street")
     models = {
         "aspp": tiny("aspp", probes=False),
         "aspp_ldv1": tiny("aspp_ldv1"),

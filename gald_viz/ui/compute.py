@@ -10,6 +10,7 @@ from gald_viz.ui import cache
 from gald_viz.ui.sidebar import Settings
 from gald_viz.views import compare
 from gald_viz.views.inspector import Choices
+from gald_viz.views.parts import display_hw
 from gald_viz.viz.inspector import StaticPanels
 
 
@@ -24,7 +25,7 @@ def compare_inputs(settings: Settings) -> compare.CompareInputs:
     ga_an, gald_an = analysis(settings, ga), analysis(settings, gald)
     errors = scores = None
     if sample.label is not None:
-        hw = compare.display_hw(sample.image)
+        hw = display_hw(sample.image)
         errors = cache.errors(
             settings.key(ga, gald, opacity=settings.opacity, display_hw=hw),
             sample.image,

@@ -11,7 +11,7 @@ from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
 from gald_viz.ui.cache import LoadedModel
 from gald_viz.ui.page import is_routed
 from gald_viz.ui.state import THRESHOLD, THRESHOLDS_PX
-from gald_viz.views.export import Export
+from gald_viz.views.parts import Export
 from gald_viz.viz.paper_figures import figure_bytes
 
 

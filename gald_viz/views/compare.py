@@ -16,21 +16,14 @@ from gald_viz.analysis import Analysis
 from gald_viz.data.labels import colorize
 from gald_viz.data.sample import Sample
 from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
-from gald_viz.views.export import Export
+from gald_viz.views.parts import Export, display_hw
 from gald_viz.viz import paper_figures as pf
 from gald_viz.viz.compare import ErrorViews, ImageScores, convention, per_class_table, scores_table
 from gald_viz.viz.figures import ImagePanel, synced_panels
-from gald_viz.viz.overlays import ERROR_COLORS, FOURWAY_COLORS, display_size, label_overlay, resize
+from gald_viz.viz.overlays import ERROR_COLORS, FOURWAY_COLORS, label_overlay, resize
 
-DISPLAY_WIDTH = 1024
 PANEL_WIDTH = 330
 """Displayed width of one panel in px; panel heights follow the image's aspect from it."""
-
-
-def display_hw(image: np.ndarray) -> tuple[int, int]:
-    """(height, width) the page draws an image at."""
-    h, w = image.shape[:2]
-    return display_size(h, w, max_width=DISPLAY_WIDTH)
 
 
 @dataclass(frozen=True)

@@ -15,21 +15,14 @@ import plotly.graph_objects as go
 from gald_viz.analysis import Analysis
 from gald_viz.data.sample import Sample
 from gald_viz.hooks import available_taps
-from gald_viz.views.export import Export
+from gald_viz.views.parts import Export, display_hw
 from gald_viz.viz import paper_figures as pf
 from gald_viz.viz.features import channel_mean
 from gald_viz.viz.figures import weights_heatmap
 from gald_viz.viz.inspector import StaticPanels, click_view
-from gald_viz.viz.overlays import display_size, draw_crosshair
+from gald_viz.viz.overlays import draw_crosshair
 
-DISPLAY_WIDTH = 1024
 MAPS_PER_ROW = 3
-
-
-def display_hw(image: np.ndarray) -> tuple[int, int]:
-    """(height, width) of the clickable picture."""
-    h, w = image.shape[:2]
-    return display_size(h, w, max_width=DISPLAY_WIDTH)
 
 
 @dataclass(frozen=True)
