@@ -16,7 +16,7 @@ from gald_viz.models import build_model
 from gald_viz.views.compare import CompareInputs, compare_view
 from gald_viz.views.home import home_view
 from gald_viz.views.inspector import Choices, controls, local_view
-from gald_viz.views.pages import HOME, PAGES, page_info
+from gald_viz.views.pages import HOME, PAGES
 from gald_viz.views.parts import display_hw
 from gald_viz.viz.compare import error_views, image_scores
 from gald_viz.viz.inspector import static_panels
@@ -80,7 +80,7 @@ def test_one_page_table_for_navigation_and_guide():
     assert PAGES[0] is HOME and len({p.id for p in PAGES}) == len(PAGES)
     assert all((ROOT / p.path).is_file() for p in PAGES)
     assert all(p.description for p in PAGES if p is not HOME)
-    assert page_info("compare").path == "pages/ga_vs_gald.py"
+    assert {p.id: p.path for p in PAGES}["compare"] == "pages/ga_vs_gald.py"
     app = (ROOT / "app.py").read_text(encoding="utf-8")
     home = (ROOT / "pages" / "home.py").read_text(encoding="utf-8")
     # Neither file lists pages by hand any more.

@@ -49,9 +49,6 @@ class ModelKey:
     stamp: str
     sha256: str
 
-    def __str__(self) -> str:
-        return f"{self.name}#{self.sha256[:12]}"
-
 
 @dataclass(frozen=True)
 class CacheKey:

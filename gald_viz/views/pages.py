@@ -57,12 +57,3 @@ PAGES: tuple[PageInfo, ...] = (
     ),
 )
 """Every page, in navigation order; the first is the default."""
-
-
-def page_info(page_id: str) -> PageInfo:
-    """The entry of a page id.
-
-    >>> page_info("local").path
-    'pages/local_distribution.py'
-    """
-    return next(p for p in PAGES if p.id == page_id)
