@@ -82,7 +82,7 @@ chosen_runs = st.multiselect(
 live = {}
 if sample.label is not None:
     for role, loaded in (("GA", ga), ("GALD", gald)):
-        an = cache.analysis(loaded.key, settings.image_key, loaded, sample.image)
+        an = cache.analysis(settings.key(loaded), loaded, sample.image)
         live[f"{role}: {loaded.name}"] = (
             an.pred,
             cache.scores(loaded.key, settings.image_key, an.pred, sample.label),
@@ -247,8 +247,11 @@ else:
 # -- F against tolerance -------------------------------------------------------------------------------
 st.subheader("Boundary F against tolerance (1–20 px)")
 curves = {}
-for name, (pred, _) in live.items():
-    curves[f"{name} (live, this image)"] = cache.tolerance_curve(name, settings.image_key, pred, sample.label)
+for loaded, (name, (pred, _)) in zip((ga, gald), live.items(), strict=False):
+    # Keyed by the checkpoint (hash and file stamp), not the display label: a rewritten file is rescored.
+    curves[f"{name} (live, this image)"] = cache.tolerance_curve(
+        loaded.key, settings.image_key, pred, sample.label
+    )
 for run_id in chosen_runs:
     try:
         tol = store.f_vs_tolerance(run_id)

@@ -5,6 +5,7 @@ The default is SynthCity val at 1024×2048 with the bundled ``synthcity/aspp`` (
 st.cache_data), so only the first test pays for the forward passes.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from gald_viz.checkpoints import save_model
 from gald_viz.jobs import run_job
+from gald_viz.models import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["pages/home.py", "pages/ga_vs_gald.py", "pages/local_distribution.py", "pages/boundary_f.py"]
@@ -201,6 +204,51 @@ def test_boundary_page_survives_a_corrupt_store(tmp_path):
     assert any("broken.sqlite" in w.value for w in at.warning)
     sources = set(frame(at, "mean").index.get_level_values("source"))
     assert any(s.startswith("live") for s in sources)
+
+
+def test_a_checkpoint_rewritten_at_the_same_path_gives_fresh_results(tmp_path, monkeypatch):
+    from gald_viz.ui import cache
+
+    curves = []
+    f_vs_tolerance = cache.f_vs_tolerance
+    monkeypatch.setattr(
+        cache, "f_vs_tolerance", lambda *a, **k: curves.append(a[0]) or f_vs_tolerance(*a, **k)
+    )
+
+    path = str(tmp_path / "ga.safetensors")
+    image = np.zeros((64, 128, 3), np.uint8)
+    gt = np.zeros((64, 128), np.uint8)
+    gt[:, 64:] = 13
+
+    def train_to(class_id: int, stamp_s: int) -> cache.LoadedModel:
+        """Write a checkpoint at ``path`` that predicts ``class_id`` everywhere, as a training run would."""
+        model = build_model("aspp", head_channels=16, input_scale=0.25)
+        last = model.classifier[-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.fill_(-10.0)
+            last.bias[class_id] = 10.0
+        save_model(model, path)
+        # Two writes in one clock tick would share a modification time; the stamps here differ for sure.
+        os.utime(path, ns=(stamp_s * 10**9, stamp_s * 10**9))
+        return cache.loaded_model(path, "cpu", cache.path_key(path))
+
+    first = train_to(0, 1)
+    before = cache.analysis(cache.result_key("test/image", first), first, image)
+    cache.tolerance_curve(first.key, "test/image", before.pred, gt)
+    second = train_to(13, 2)
+    assert second.key.name == first.key.name and second.key != first.key
+    assert second.key.sha256 != first.key.sha256 and second.key.stamp != first.key.stamp
+    after = cache.analysis(cache.result_key("test/image", second), second, image)
+    assert (before.pred == 0).all() and (after.pred == 13).all()
+    curve_after = cache.tolerance_curve(second.key, "test/image", after.pred, gt)
+    # The curve was computed again, from the new prediction (a display label as key would have hit).
+    assert len(curves) == 2 and (curves[0] == 0).all() and (curves[1] == 13).all()
+    # The same checkpoint again is a cache hit: no second forward, no second curve.
+    again = cache.analysis(cache.result_key("test/image", second), second, image)
+    np.testing.assert_array_equal(again.pred, after.pred)
+    assert cache.tolerance_curve(second.key, "test/image", after.pred, gt) == curve_after
+    assert len(curves) == 2
 
 
 class _Upload:

@@ -4,6 +4,11 @@ Models are shared by every browser session (``st.cache_resource``), one per chec
 a lock beside each so two sessions never run the same module at once (hooks and BatchNorm buffers are
 per module). Per-(model, image) analyses are ``st.cache_data``: compact numpy arrays that each caller
 gets a copy of, so a click on the Local distribution page never runs a network again.
+
+Every ``st.cache_data`` function here takes one :class:`CacheKey` (the image, the models' checkpoint
+keys and the view settings that change the result) and unhashed inputs with a leading underscore. A
+model enters a key only as :class:`ModelKey`, which holds the checkpoint's hash and file stamp, so a
+checkpoint rewritten at the same path never meets a stale result.
 """
 
 import hashlib
@@ -28,12 +33,48 @@ MAX_MODELS = 8
 MAX_ANALYSES = 24
 
 
+@dataclass(frozen=True)
+class ModelKey:
+    """A loaded checkpoint as cache keys see it.
+
+    Attributes:
+        name: what the user picked (bundled name or checkpoint path).
+        device: where the model runs ("cpu", "cuda").
+        stamp: the file's path and modification time (:func:`path_key`; "" for bundled models).
+        sha256: the checkpoint's digest (of ``name`` when the file records none).
+    """
+
+    name: str
+    device: str
+    stamp: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """Everything one cached result depends on.
+
+    Attributes:
+        image: the image's key (:func:`image_key`, or an upload's :func:`bytes_key`).
+        models: the checkpoint keys of the models involved, in role order (GA before GALD).
+        settings: sorted (name, value) pairs of the view settings that change the result.
+    """
+
+    image: str
+    models: tuple[ModelKey, ...]
+    settings: tuple[tuple[str, object], ...] = ()
+
+    def setting(self, name: str):
+        """The value of one view setting of the key."""
+        return dict(self.settings)[name]
+
+
 @dataclass(eq=False)
 class LoadedModel:
     """A model in eval mode with the lock its forward passes run under.
 
     Attributes:
-        key: the checkpoint id used in cache keys (bundled name, or path plus file hash).
+        key: the checkpoint's identity in cache keys (name, device, file stamp, hash).
         name: what the user picked (bundled name or path), for display.
         model: the network.
         device: where it lives ("cpu", "cuda").
@@ -41,11 +82,18 @@ class LoadedModel:
             :func:`gald_viz.analysis.analyse` takes itself, so library and app never race.
     """
 
-    key: str
+    key: ModelKey
     name: str
     model: torch.nn.Module
     device: str
     lock: AbstractContextManager
+
+
+def result_key(image: str, *models: LoadedModel, **settings) -> CacheKey:
+    """The key of a result on image ``image`` from ``models`` under the view ``settings``."""
+    return CacheKey(
+        image=image, models=tuple(m.key for m in models), settings=tuple(sorted(settings.items()))
+    )
 
 
 @st.cache_resource(max_entries=MAX_MODELS, show_spinner="Loading the model…")
@@ -62,7 +110,7 @@ def loaded_model(name_or_path: str, device: str, stamp: str = "") -> LoadedModel
     info = model.checkpoint_info
     digest = info.get("sha256") or hashlib.sha256(name_or_path.encode()).hexdigest()
     return LoadedModel(
-        key=f"{name_or_path}#{digest[:12]}",
+        key=ModelKey(name=name_or_path, device=device, stamp=stamp, sha256=digest),
         name=name_or_path,
         model=model,
         device=device,
@@ -71,10 +119,10 @@ def loaded_model(name_or_path: str, device: str, stamp: str = "") -> LoadedModel
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Running the network…")
-def analysis(model_key: str, image_key: str, _loaded: LoadedModel, _image: np.ndarray) -> Analysis:
+def analysis(key: CacheKey, _loaded: LoadedModel, _image: np.ndarray) -> Analysis:
     """Prediction, confidence and every tap of one model on one image, computed once.
 
-    The arguments with a leading underscore are not hashed: ``model_key`` and ``image_key`` name them.
+    The arguments with a leading underscore are not hashed: ``key`` (image and model) names them.
     ``analyse`` runs its forward under ``_loaded.lock``.
     """
     return analyse(_loaded.model, _image, device=_loaded.device)
@@ -82,7 +130,7 @@ def analysis(model_key: str, image_key: str, _loaded: LoadedModel, _image: np.nd
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Computing affinity maps…")
 def affinity_maps(
-    model_key: str, image_key: str, _analysis: Analysis, _label: np.ndarray | None
+    key: CacheKey, _analysis: Analysis, _label: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Whole-image LDv2 maps at feature resolution: entropy, and same-GT-class share (None without GT)."""
     entropy = affinity_entropy_map(_analysis)
@@ -123,50 +171,44 @@ def scores(model_key: str, image_key: str, _pred: np.ndarray, _gt: np.ndarray) -
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Drawing error maps…")
 def errors(
-    ga_key: str,
-    gald_key: str,
-    image_key: str,
-    opacity: float,
-    display_hw: tuple[int, int],
-    _image: np.ndarray,
-    _gt: np.ndarray,
-    _ga_pred: np.ndarray,
-    _gald_pred: np.ndarray,
+    key: CacheKey, _image: np.ndarray, _gt: np.ndarray, _ga_pred: np.ndarray, _gald_pred: np.ndarray
 ) -> ErrorViews:
-    """Error maps of both models and their four-way map, at display size (counts exact)."""
-    return error_views(_image, _gt, _ga_pred, _gald_pred, opacity=opacity, display_hw=display_hw)
+    """Error maps of both models and their four-way map, at display size (counts exact).
+
+    ``key`` holds the GA and GALD models and the settings ``opacity`` and ``display_hw``.
+    """
+    return error_views(
+        _image,
+        _gt,
+        _ga_pred,
+        _gald_pred,
+        opacity=key.setting("opacity"),
+        display_hw=key.setting("display_hw"),
+    )
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Drawing feature maps…")
 def inspector_panels(
-    model_key: str,
-    image_key: str,
-    options: tuple,
+    key: CacheKey,
     _analysis: Analysis,
     _sample: Sample,
     _ga_features: np.ndarray | None,
     _entropy: np.ndarray | None,
     _share: np.ndarray | None,
 ) -> StaticPanels:
-    """The Local distribution page's whole-image pictures, coloured once per (model, image, options).
+    """The Local distribution page's whole-image pictures, coloured once per (model, image, settings).
 
-    ``options`` = (display_hw, background, opacity, ga_view, ga_channel, mask_channel), the view
-    settings of :func:`gald_viz.viz.inspector.static_panels`.
+    ``key.settings`` are the view settings of :func:`gald_viz.viz.inspector.static_panels`
+    (display_hw, background, opacity, ga_view, ga_channel, mask_channel).
     """
-    display_hw, background, opacity, ga_view, ga_channel, mask_channel = options
     return static_panels(
         _analysis,
         _sample.image,
         _sample.label,
-        display_hw=display_hw,
-        background=background,
-        opacity=opacity,
         ga_features=_ga_features,
-        ga_view=ga_view,
-        ga_channel=ga_channel,
-        mask_channel=mask_channel,
         entropy=_entropy,
         share=_share,
+        **dict(key.settings),
     )
 
 

@@ -53,6 +53,10 @@ class Settings:
     device: str
     opacity: float
 
+    def key(self, *models: cache.LoadedModel, **view) -> cache.CacheKey:
+        """The cache key of a result on the current image from ``models`` under the ``view`` settings."""
+        return cache.result_key(self.image_key, *models, **view)
+
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _source(spec: str, stamp: str = ""):

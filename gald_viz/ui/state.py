@@ -20,9 +20,6 @@ SOURCES = ("SynthCity (built in)", "Cityscapes folder", "Folder of images + labe
 THRESHOLDS_PX = (3, 5, 9, 12)
 """Table V's boundary tolerances at 1024×2048 (diagonal fractions 0.00088/0.001875/0.00375/0.005)."""
 
-PAGES = {"home": "Home", "compare": "Compare", "local": "Local distribution", "boundary": "Boundary F-scores"}
-"""Page id (URL path and ``page`` query parameter) → page title; app.py builds its navigation from this."""
-
 # Keys that are not widgets: they survive page switches, and the URL is written from them.
 PIXEL = "gv.pixel"
 LAST_CLICK = "gv.last_click"

@@ -1,4 +1,4 @@
-"""Small Streamlit pieces the pages share: figure exports, page links, image panels, model summaries."""
+"""Small Streamlit pieces the pages share: figure exports, the threshold picker, links, model summaries."""
 
 from collections.abc import Callable
 
@@ -11,6 +11,7 @@ from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
 from gald_viz.ui.cache import LoadedModel
 from gald_viz.ui.page import is_routed
 from gald_viz.ui.state import THRESHOLD, THRESHOLDS_PX
+from gald_viz.views.parts import Export
 from gald_viz.viz.paper_figures import figure_bytes
 
 
@@ -36,6 +37,12 @@ def export_buttons(key: str, build: Callable[[], Figure], file_stem: str) -> Non
         )
 
 
+def export_ui(prefix: str, item: Export) -> None:
+    """A view's export: its caption line and the PNG/PDF buttons (widget key ``{prefix}.export_{id}``)."""
+    st.caption(item.caption)
+    export_buttons(f"{prefix}.export_{item.id}", item.build, item.file_stem)
+
+
 def threshold_ui(prefix: str) -> int:
     """The boundary tolerance in px (3/5/9/12, Table V); shared by pages through the session and URL."""
     key = f"{prefix}.threshold"
@@ -54,11 +61,6 @@ def threshold_ui(prefix: str) -> int:
         key=key,
         on_change=keep,
     )
-
-
-def swatches(colors: dict[str, tuple[int, int, int]]) -> str:
-    """An inline HTML legend: a coloured square before each name."""
-    return " · ".join(f"<span style='color:rgb{tuple(rgb)}'>■</span> {name}" for name, rgb in colors.items())
 
 
 def page_link(path: str, label: str, icon: str = "") -> None:

@@ -1,0 +1,232 @@
+"""The Compare page's view: GA vs GALD on one image, as figures, tables and texts.
+
+GA (global aggregation only) against GALD (the same with local distribution), GALD (Li et al., IEEE
+TIP 2021): both predictions with linked zoom, the error maps and the four-way map (Fig. 10), per-image
+mIoU and boundary F at Table V's tolerances, and the GALD model's stage predictions (Fig. 8). Cached
+inputs (analyses, error maps, scores) arrive in :class:`CompareInputs`; nothing here runs a network.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from gald_viz.analysis import Analysis
+from gald_viz.data.labels import colorize
+from gald_viz.data.sample import Sample
+from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
+from gald_viz.views.parts import Export, display_hw
+from gald_viz.viz import paper_figures as pf
+from gald_viz.viz.compare import ErrorViews, ImageScores, convention, per_class_table, scores_table
+from gald_viz.viz.figures import ImagePanel, synced_panels
+from gald_viz.viz.overlays import ERROR_COLORS, FOURWAY_COLORS, label_overlay, resize
+
+PANEL_WIDTH = 330
+"""Displayed width of one panel in px; panel heights follow the image's aspect from it."""
+
+
+@dataclass(frozen=True)
+class CompareInputs:
+    """What the Compare view is built from (the expensive parts come cached).
+
+    Attributes:
+        sample: the image, its GT (or None) and name.
+        source_text: the data's provenance.
+        ga_name, gald_name: the models as the user picked them.
+        gald_ld_kind: the GALD model's local distribution ("ldv1", "ldv2", "none").
+        opacity: label overlay opacity.
+        ga, gald: the models' analyses of the image.
+        errors: error maps at :func:`display_hw` (None without GT).
+        scores: (GA, GALD) scores on the image (None without GT).
+    """
+
+    sample: Sample
+    source_text: str
+    ga_name: str
+    gald_name: str
+    gald_ld_kind: str
+    opacity: float
+    ga: Analysis
+    gald: Analysis
+    errors: ErrorViews | None = None
+    scores: tuple[ImageScores, ImageScores] | None = None
+
+
+@dataclass
+class ErrorsPart:
+    """Errors against the GT: the synced error panels, their legend, export and four-way counts."""
+
+    figure: go.Figure
+    legend: str
+    export: Export
+    counts: pd.DataFrame
+
+
+@dataclass
+class ScoresPart:
+    """Scores on this image: one row per model, the conventions line, and per-class tables."""
+
+    table: pd.DataFrame
+    convention: str
+    scores: dict[str, ImageScores]
+
+    def per_class(self, px: int) -> tuple[str, pd.DataFrame]:
+        """Title and per-class IoU/F table at the tolerance ``px`` (the first when not one of the radii)."""
+        radii = next(iter(self.scores.values())).radii
+        t_index = list(radii).index(px) if px in radii else 0
+        return f"Per class at {radii[t_index]} px", per_class_table(self.scores, t_index)
+
+
+@dataclass
+class StagesPart:
+    """The GALD model's stage predictions (Fig. 8)."""
+
+    title: str
+    note: str | None
+    figure: go.Figure
+    export: Export
+
+
+@dataclass
+class CompareView:
+    """Everything the Compare page shows, top to bottom."""
+
+    title: str
+    caption: str
+    panels: go.Figure
+    export: Export
+    no_gt: str | None
+    errors: ErrorsPart | None
+    scores: ScoresPart | None
+    stages: StagesPart
+
+
+def swatches(colors: dict[str, tuple[int, int, int]]) -> str:
+    """An inline HTML legend: a coloured square before each name."""
+    return " · ".join(f"<span style='color:rgb{tuple(rgb)}'>■</span> {name}" for name, rgb in colors.items())
+
+
+def compare_view(inp: CompareInputs) -> CompareView:
+    """Build the Compare page's figures, tables and texts."""
+    sample, ga_an, gald_an = inp.sample, inp.ga, inp.gald
+    image, gt = sample.image, sample.label
+    h, w = image.shape[:2]
+    dh, dw = display_hw(image)
+    small = resize(image, dh, dw)
+
+    def overlay(label_map: np.ndarray) -> np.ndarray:
+        return label_overlay(small, resize(label_map, dh, dw, labels=True), inp.opacity)
+
+    def grid(panels: list[ImagePanel], hover: dict, ncols: int, rows_scale: float) -> go.Figure:
+        height = round(PANEL_WIDTH * dh / dw * rows_scale)
+        return synced_panels(panels, native_size=(h, w), hover_labels=hover, ncols=ncols, panel_height=height)
+
+    caption = (
+        f"{inp.source_text}, image {sample.name} ({w}×{h} px). GA: {inp.ga_name}; GALD: {inp.gald_name}. "
+        "Cityscapes palette; GT label 255 (ignore) drawn as the bare image."
+    )
+    panels = [ImagePanel("image", small)]
+    hover = {"GA": ga_an.pred, "GALD": gald_an.pred}
+    if gt is not None:
+        panels.append(ImagePanel("ground truth", overlay(gt)))
+        hover = {"GT": gt, **hover}
+    panels += [
+        ImagePanel(f"GA: {inp.ga_name}", overlay(ga_an.pred)),
+        ImagePanel(f"GALD: {inp.gald_name}", overlay(gald_an.pred)),
+    ]
+
+    def side_by_side_figure():
+        figure_panels = [pf.Panel("image", image)]
+        maps = [ga_an.pred, gald_an.pred]
+        if gt is not None:
+            figure_panels.append(pf.Panel("ground truth", colorize(gt)))
+            maps.append(gt)
+        figure_panels += [
+            pf.Panel(f"GA ({inp.ga_name})", colorize(ga_an.pred)),
+            pf.Panel(f"GALD ({inp.gald_name})", colorize(gald_an.pred)),
+        ]
+        return pf.layout(figure_panels, caption=caption, ncols=2, legend_classes=pf.classes_present(*maps))
+
+    errors = None
+    if inp.errors is not None:
+        err = inp.errors
+
+        def error_figure():
+            pics = {
+                f"GA errors ({inp.ga_name})": err.ga,
+                f"GALD errors ({inp.gald_name})": err.gald,
+                "four-way": err.fourway,
+            }
+            legend_colors = {f"error: {k}": v for k, v in ERROR_COLORS.items()} | {
+                f"four-way: {k}": v for k, v in FOURWAY_COLORS.items()
+            }
+            return pf.fig10_error_maps(
+                small, resize(gt, dh, dw, labels=True), pics, caption=caption, error_legend=legend_colors
+            )
+
+        error_panels = [
+            ImagePanel(f"GA errors: {inp.ga_name}", err.ga),
+            ImagePanel(f"GALD errors: {inp.gald_name}", err.gald),
+            ImagePanel("four-way: GA vs GALD", err.fourway),
+        ]
+        errors = ErrorsPart(
+            figure=grid(error_panels, hover, 3, 1.4),
+            legend=f"Error maps: {swatches(ERROR_COLORS)}  \nFour-way: {swatches(FOURWAY_COLORS)}",
+            export=Export(
+                "errors", "Export the error maps (Fig. 10 layout)", error_figure, f"errors_{sample.name}"
+            ),
+            counts=err.fourway_counts,
+        )
+
+    stages = {}
+    if "probe.backbone" in gald_an.probe_preds:
+        stages["FCN stage (probe on X)"] = gald_an.probe_preds["probe.backbone"]
+    if "probe.ga" in gald_an.probe_preds:
+        stages["GA stage (probe on X_g)"] = gald_an.probe_preds["probe.ga"]
+    stages[f"final ({inp.gald_ld_kind})"] = gald_an.pred
+    stage_panels = [ImagePanel(title, overlay(pred)) for title, pred in stages.items()]
+    if gt is not None:
+        stage_panels.append(ImagePanel("ground truth", overlay(gt)))
+    no_probes = (
+        f"`{inp.gald_name}` has no probe heads, so only its final prediction is available (no FCN/GA stages)."
+    )
+
+    header = f"`{sample.name}` · GA model `{inp.ga_name}` · GALD model `{inp.gald_name}`"
+    no_gt = (
+        f"`{sample.name}` has no ground truth, so error maps and scores are not available. Upload a label "
+        "map or pick a data source with labels."
+    )
+    return CompareView(
+        title="Compare GA and GALD",
+        caption=f"{header} · zoom or pan any panel: all follow",
+        panels=grid(panels, hover, 2, 2),
+        export=Export(
+            "panels", "Export the side-by-side figure", side_by_side_figure, f"compare_{sample.name}"
+        ),
+        no_gt=None if gt is not None else no_gt,
+        errors=errors,
+        scores=None if inp.scores is None else _scores_part(inp, h, w),
+        stages=StagesPart(
+            title=f"Stage predictions of {inp.gald_name} (Fig. 8)",
+            note=no_probes if len(stages) == 1 else None,
+            figure=grid(stage_panels, {title.split(" (")[0]: pred for title, pred in stages.items()}, 2, 2),
+            export=Export(
+                "stages",
+                "Export Fig. 8 layout",
+                lambda: pf.fig8_stage_predictions(image, gt, stages, caption=caption),
+                f"stages_{sample.name}",
+            ),
+        ),
+    )
+
+
+def _scores_part(inp: CompareInputs, h: int, w: int) -> ScoresPart:
+    """The scores section; every call into the scoring functions of :mod:`gald_viz.viz.compare` is here."""
+    ga_scores, gald_scores = inp.scores
+    all_scores = {f"GA: {inp.ga_name}": ga_scores, f"GALD: {inp.gald_name}": gald_scores}
+    return ScoresPart(
+        table=scores_table(all_scores),
+        convention=convention(h, w, ga_scores.radii, DEFAULT_THRESHOLDS),
+        scores=all_scores,
+    )

@@ -1,0 +1,59 @@
+"""The app's page table: one entry per page, read by app.py's navigation and by the Home guide.
+
+Page ids are the URL paths and the ``page`` query parameter. They differ from the file names on
+purpose: on a fresh server's very first request Streamlit still tries its legacy pages/ discovery,
+which would run a same-named file without the router.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """One page of the app.
+
+    Attributes:
+        id: URL path and ``page`` query parameter ("" URL path for the default page).
+        title: navigation title.
+        path: the page's file, relative to the repository root.
+        icon: Streamlit material icon.
+        description: what the page shows, for the Home guide ("" for Home itself).
+    """
+
+    id: str
+    title: str
+    path: str
+    icon: str
+    description: str = ""
+
+
+HOME = PageInfo("home", "Home", "pages/home.py", ":material/home:")
+PAGES: tuple[PageInfo, ...] = (
+    HOME,
+    PageInfo(
+        "compare",
+        "Compare",
+        "pages/ga_vs_gald.py",
+        ":material/compare:",
+        "image, ground truth and both predictions with linked zoom; error maps, the four-way map (GALD "
+        "fixes / breaks), per-image mIoU and boundary F at 3/5/9/12 px, and the GALD model's FCN → GA → "
+        "GALD stage predictions (Fig. 8).",
+    ),
+    PageInfo(
+        "local",
+        "Local distribution",
+        "pages/local_distribution.py",
+        ":material/my_location:",
+        "click a pixel: the LDv2 k×k weights at their dilated sampling positions, their entropy and "
+        "same-class share; GA outputs and LDv1 masks (Fig. 7, 9).",
+    ),
+    PageInfo(
+        "boundary",
+        "Boundary F-scores",
+        "pages/boundary_f.py",
+        ":material/border_style:",
+        "Table V layout from the results store next to the paper's published rows; per-image worst-first; "
+        "F against tolerance; CSV and LaTeX export.",
+    ),
+)
+"""Every page, in navigation order; the first is the default."""
