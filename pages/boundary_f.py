@@ -9,7 +9,6 @@ from gald_viz.ui.page import is_routed, page_setup
 from gald_viz.ui.state import select_view
 from gald_viz.ui.widgets import export_buttons, threshold_ui
 from gald_viz.views import boundary_f as view
-from gald_viz.viz import paper_figures as pf
 
 GO_COMPARE = "bf.go_compare"
 
@@ -84,19 +83,11 @@ if chosen and stored.store is not None:
     if rows.warning:
         st.warning(rows.warning)
     if not rows.frame.empty:
-        numbers = {c: st.column_config.NumberColumn(c, format="%.3f") for c in rows.f_columns}
-        config = {
-            "open": st.column_config.LinkColumn("Compare", display_text="open ↗"),
-            "miou": st.column_config.NumberColumn("mIoU", format="%.3f"),
-        }
-        st.dataframe(
-            rows.frame,
-            column_order=rows.columns,
-            column_config=config | numbers,
-            hide_index=True,
-            width="stretch",
-            key="bf.per_image",
-        )
+        config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in rows.f_columns}
+        config["miou"] = st.column_config.NumberColumn("mIoU", format="%.3f")
+        config["open"] = st.column_config.LinkColumn("Compare", display_text="open ↗")
+        order = {"column_order": rows.columns, "column_config": config, "hide_index": True}
+        st.dataframe(rows.frame, **order, width="stretch", key="bf.per_image")
         st.caption(rows.caption)
         if is_routed():
             pick_col, go_col = st.columns([3, 1])
@@ -115,8 +106,7 @@ for message in curves.warnings:
 if curves.curves:
     st.plotly_chart(curves.figure(), key="bf.curve")
     st.caption(curves.caption)
-    figure = lambda: pf.tolerance_curves(curves.curves, caption=curves.caption)  # noqa: E731
-    export_buttons("bf.export_curve", figure, "f_vs_tolerance")
+    export_buttons("bf.export_curve", curves.paper_figure, "f_vs_tolerance")
 
 st.subheader("Evaluate the current data")
 if settings.data_spec is None:
@@ -128,14 +118,9 @@ else:
     if button_col.button("Run evaluation", key="bf.run_job", type="primary"):
         bar = st.progress(0.0, text="starting…")
         try:
-            view.evaluate(
-                (ga.name, gald.name),
-                settings.data_spec,
-                limit=int(n_images),
-                device=settings.device,
-                db=db_path,
-                progress=lambda frac, text: bar.progress(frac, text=text),
-            )
+            report = lambda frac, text: bar.progress(frac, text=text)  # noqa: E731
+            job = {"limit": int(n_images), "device": settings.device, "db": db_path, "progress": report}
+            view.evaluate((ga.name, gald.name), settings.data_spec, **job)
             cache.results_store.clear()
             st.rerun()
         except ValueError as err:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from gald_viz.data.labels import colorize
-from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index
 from gald_viz.ui import cache
 from gald_viz.ui.page import page_setup
 from gald_viz.ui.widgets import export_buttons, swatches, threshold_ui
@@ -130,7 +130,7 @@ else:
     st.dataframe(scores_table(all_scores).style.format("{:.3f}"), width="stretch")
     st.caption(convention(h, w, ga_scores.radii, DEFAULT_THRESHOLDS))
     px = threshold_ui("cmp")
-    t_index = list(ga_scores.radii).index(px) if px in ga_scores.radii else 0
+    t_index = threshold_index(px)  # by index: radii differ from 3/5/9/12 px at other image sizes
     with st.expander(f"Per class at {ga_scores.radii[t_index]} px"):
         st.dataframe(per_class_table(all_scores, t_index).style.format("{:.3f}", na_rep="—"), width="stretch")
 

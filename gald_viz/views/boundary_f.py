@@ -33,6 +33,7 @@ from gald_viz.tables import table_v_csv, table_v_latex
 from gald_viz.viz import table_v as tv
 from gald_viz.viz.compare import ImageScores
 from gald_viz.viz.figures import f_vs_tolerance
+from gald_viz.viz.paper_figures import tolerance_curves
 
 CAPTION = (
     "GALD Table V layout: rows model × threshold, columns the 19 classes and their mean, in %. "
@@ -268,6 +269,10 @@ class Curves:
     def figure(self):
         """The plotly figure (Table V's radii dotted)."""
         return f_vs_tolerance(self.curves, marks=PAPER_RADII_PX)
+
+    def paper_figure(self):
+        """The matplotlib figure for export, the caption under it."""
+        return tolerance_curves(self.curves, caption=self.caption, marks=PAPER_RADII_PX)
 
 
 def curves(
