@@ -33,7 +33,7 @@ from PIL import Image
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
 from gald_viz.metrics import reduce
 from gald_viz.metrics.boundary import check_thresholds
-from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, PAPER_IMAGE_SIZE, PAPER_RADII_PX
 from gald_viz.metrics.scoring import ImageStats, score_image
 from gald_viz.tables import table_v_text
 
@@ -319,9 +319,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Boundary F (G-SCNN, GALD Table V) and IoU (cityscapesScripts) of segmentations.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    paper = f"{'/'.join(map(str, PAPER_RADII_PX))} px at {PAPER_IMAGE_SIZE[0]}x{PAPER_IMAGE_SIZE[1]}"
     thresholds_help = (
         "boundary tolerances: fractions of the image diagonal (< 1) or whole pixels (>= 1); default: the "
-        "paper's 0.00088 0.001875 0.00375 0.005 (3/5/9/12 px at 1024x2048)"
+        f"paper's {' '.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} ({paper})"
     )
     default_ths = [str(t) for t in DEFAULT_THRESHOLDS]
 

@@ -71,7 +71,7 @@ if diff is not None:
     a_col, b_col = st.columns(2)
     a = a_col.selectbox("A", diff.groups, index=diff.a_index, format_func=" · ".join, key="bf.diff_a")
     b = b_col.selectbox("B", diff.groups, index=diff.b_index, format_func=" · ".join, key="bf.diff_b")
-    delta = diff.delta(table, a, b, shown.columns).style.format("{:+.1f}", na_rep="—")
+    delta = table.delta(a, b, shown.columns).style.format("{:+.1f}", na_rep="—")
     st.dataframe(delta.background_gradient(cmap="RdYlGn", vmin=-10, vmax=10), width="stretch", key="bf.delta")
     st.caption(view.DIFFERENCE_CAPTION)
 

@@ -106,11 +106,9 @@ def test_table_stacks_store_live_and_published_rows(store):
 def test_difference_defaults_to_gald_minus_ga_live(store):
     table = view.table(None, [], live_scores(), "live: x", (H, W))
     diff = view.difference(table)
-    assert diff.groups[diff.a_index] == ("live: x", "GA: a") and diff.groups[diff.b_index] == (
-        "live: x",
-        "GALD: b",
-    )
-    delta = diff.delta(table, diff.groups[diff.a_index], diff.groups[diff.b_index], ["road", "mean"])
+    a, b = diff.groups[diff.a_index], diff.groups[diff.b_index]
+    assert a == ("live: x", "GA: a") and b == ("live: x", "GALD: b")
+    delta = table.delta(a, b, ["road", "mean"])
     assert list(delta.columns) == ["road", "mean"] and (delta["mean"] > 0).all()
     only_published = view.table(None, [], {}, "live: x", (H, W))
     assert view.difference(only_published).groups[0][0] == tv.PUBLISHED

@@ -274,11 +274,6 @@ class BoundaryPRF:
     matched_gt: np.ndarray
     present: np.ndarray
 
-    @property
-    def mean_f(self) -> np.ndarray:
-        """(T,) unweighted mean over classes of this image's F."""
-        return self.f.mean(axis=1)
-
 
 def _prf(
     pred: np.ndarray,

@@ -127,6 +127,10 @@ class Table:
         """CSV export of the shown table."""
         return table_v_csv(tv.flat(shown))
 
+    def delta(self, a: tuple[str, str], b: tuple[str, str], columns: Sequence[str]) -> pd.DataFrame:
+        """B − A in percentage points for the shown columns (thresholds matched in order)."""
+        return tv.difference(self.full, a, b)[list(columns)]
+
     def latex(self, shown: pd.DataFrame) -> str:
         """LaTeX export of the shown table, its conventions as the caption."""
         return table_v_latex(tv.flat(shown), caption="Boundary F-score (%). " + " ".join(self.conventions))
@@ -184,11 +188,6 @@ class Difference:
     groups: list[tuple[str, str]]
     a_index: int
     b_index: int
-
-    @staticmethod
-    def delta(t: Table, a: tuple[str, str], b: tuple[str, str], columns: Sequence[str]) -> pd.DataFrame:
-        """B − A in percentage points for the shown columns."""
-        return tv.difference(t.full, a, b)[list(columns)]
 
 
 def difference(t: Table) -> Difference | None:
