@@ -38,13 +38,10 @@ chosen = st.multiselect(
     "Stored runs", ids, default=ids[:2], format_func=stored.label, key=stored.widget_key, disabled=not ids
 )
 
-live, preds = {}, {}
-if sample.label is not None:
-    for role, loaded in (("GA", ga), ("GALD", gald)):
-        pred = cache.analysis(loaded.key, settings.image_key, loaded, sample.image).pred
-        preds[f"{role}: {loaded.name}"] = pred
-        live[f"{role}: {loaded.name}"] = cache.scores(loaded.key, settings.image_key, pred, sample.label)
-else:
+models = {f"GA: {ga.name}": ga, f"GALD: {gald.name}": gald} if sample.label is not None else {}
+preds = {n: cache.analysis(m.key, settings.image_key, m, sample.image).pred for n, m in models.items()}
+live = {n: cache.scores(models[n].key, settings.image_key, p, sample.label) for n, p in preds.items()}
+if sample.label is None:
     st.info(f"`{sample.name}` has no ground truth: no live rows.")
 table = view.table(stored.store, chosen, live, view.live_source(sample.name, h, w), (h, w))
 for message in table.warnings:
@@ -55,8 +52,8 @@ classes = filter_col.multiselect("Classes", list(CLASS_NAMES), default=list(CLAS
 sort_by = sort_col.selectbox("Sort rows by", ["(table order)", "mean", *classes], key="bf.sort")
 descending = order_col.toggle("Descending", value=True, key="bf.descending")
 shown = table.shown(classes, sort_by, descending)
-height = min(600, 38 + 35 * len(shown))
-st.dataframe(shown.style.format("{:.1f}", na_rep="—"), width="stretch", height=height, key="bf.table")
+style = shown.style.format("{:.1f}", na_rep="—")
+st.dataframe(style, width="stretch", height=view.table_height(len(shown)), key="bf.table")
 for line in [*table.conventions, view.IGNORE_CAPTION]:
     st.caption(line)
 csv_col, tex_col, _ = st.columns([1, 1, 3])

@@ -136,6 +136,11 @@ class Table:
         return table_v_latex(tv.flat(shown), caption="Boundary F-score (%). " + " ".join(self.conventions))
 
 
+def table_height(n_rows: int) -> int:
+    """Pixels for a table of ``n_rows`` rows, at most 600 (then it scrolls)."""
+    return min(600, 38 + 35 * n_rows)
+
+
 def live_source(image_name: str, height: int, width: int) -> str:
     """The ``source`` label of live rows."""
     return f"live: {image_name} ({width}×{height})"
