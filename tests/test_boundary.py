@@ -359,6 +359,9 @@ def test_score_image_equals_boundary_prf_and_f_vs_tolerance_bit_for_bit():
     ):
         assert stats[name].tobytes() == want.tobytes(), name
     assert stats.radii == prf.radii and stats.image_size == (64, 96)
+    # Whole-image prediction counts, the ignore region and ids outside the classes included.
+    assert stats["pred_pixels"].tolist() == np.bincount(pred.ravel(), minlength=256)[:19].tolist()
+    assert stats["gt_pixels"].tolist() == np.bincount(gt.ravel(), minlength=256)[:19].tolist()
 
 
 def test_f_vs_tolerance_equals_pixel_thresholds_and_is_monotone():

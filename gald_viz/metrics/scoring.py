@@ -116,20 +116,20 @@ def score_image(
     ths = check_thresholds(thresholds)
     radii = radii_px(ths, *gt.shape)
     curve = tuple(int(r) for r in tolerance_radii)
-    tp, fp, fn = iou_stats(confusion_matrix(pred, gt, num_classes=num_classes, ignore_index=ignore_index))
+    cm = confusion_matrix(pred, gt, num_classes=num_classes, ignore_index=ignore_index)
+    tp, fp, fn = iou_stats(cm)
     # Table V's radii and the curve's in one pass: every radius comes from the same nearest-boundary
     # distances, so the rows picked for the thresholds equal boundary_prf's to the last bit.
     all_radii = tuple(sorted(set(curve) | set(radii)))
     prf = f_vs_tolerance(pred, gt, radii=all_radii, num_classes=num_classes, ignore_index=ignore_index)
     rows = [all_radii.index(r) for r in radii]
-    in_class = (pred >= 0) & (pred < num_classes)
     arrays = {
         "image_size": np.array(gt.shape, dtype=np.int64),
         "tp": tp,
         "fp": fp,
         "fn": fn,
         "gt_pixels": tp + fn,
-        "pred_pixels": np.bincount(pred[in_class].ravel(), minlength=num_classes).astype(np.int64),
+        "pred_pixels": _predicted_pixels(pred, gt, cm, num_classes),
         "radius_px": np.array(radii, dtype=np.int64),
         "boundary_precision": prf.precision[rows],
         "boundary_recall": prf.recall[rows],
@@ -143,6 +143,17 @@ def score_image(
         at = [all_radii.index(r) for r in curve]
         arrays |= {"tolerance_radii": np.array(curve, dtype=np.int64), "tolerance_f": prf.f[at]}
     return ImageStats(thresholds=ths, arrays=arrays)
+
+
+def _predicted_pixels(pred: np.ndarray, gt: np.ndarray, cm: np.ndarray, num_classes: int) -> np.ndarray:
+    """Pixels predicted as each class in the whole image.
+
+    The confusion matrix's columns count them where the GT is evaluated; only the few pixels whose GT
+    is not evaluated are counted again (cheaper than a second bincount over the whole image).
+    """
+    rest = pred[(gt < 0) | (gt >= num_classes)]
+    rest = rest[(rest >= 0) & (rest < num_classes)]
+    return cm[:, :num_classes].sum(axis=0) + np.bincount(rest, minlength=num_classes)
 
 
 def score_pair(
