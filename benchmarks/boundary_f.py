@@ -28,7 +28,7 @@ from skimage import morphology
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runs as a plain script, package not installed
 from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS, boundary_prf, radii_px  # noqa: E402
-from gald_viz.metrics.confusion import confusion_matrix  # noqa: E402
+from gald_viz.metrics.scoring import score_image  # noqa: E402
 
 H, W, C = 1024, 2048, 19
 
@@ -109,9 +109,8 @@ def reference_f(pred: np.ndarray, gt: np.ndarray, thresholds=DEFAULT_THRESHOLDS)
 
 
 def all_metrics(pair: tuple[np.ndarray, np.ndarray]) -> float:
-    pred, gt = pair
-    boundary_prf(pred, gt)
-    confusion_matrix(pred, gt)
+    """What the folder CLI computes per image: every statistic of the scorer, no tolerance curve."""
+    score_image(*pair, tolerance_radii=())
     return 0.0
 
 
@@ -159,8 +158,8 @@ def main() -> None:
     rows = [
         ("reference: skimage disk dilation per class and threshold, 1 process", t_ref),
         ("gald_viz boundary_prf, 1 process", t_ours),
-        ("gald_viz boundary_prf + confusion matrix, 1 process", t_all),
-        (f"gald_viz boundary_prf + confusion matrix, {args.workers} processes (throughput)", t_pool),
+        ("gald_viz score_image (IoU statistics + boundary P/R/F), 1 process", t_all),
+        (f"gald_viz score_image, {args.workers} processes (throughput)", t_pool),
     ]
     print(f"\n{'method':<76} {'s / image':>10} {'speed-up':>9} {'500 images':>11}")
     for name, t in rows:

@@ -1,9 +1,10 @@
 """Evaluation from the command line: folders of label maps, or a model over a data source.
 
 ``python -m gald_viz.evaluate folders --pred DIR --gt DIR --json OUT`` scores two folders of
-single-channel trainId PNGs with matching names (DESIGN.md contract 4): the G-SCNN boundary F of GALD's
-Table V (:mod:`gald_viz.metrics.boundary`) and cityscapesScripts' IoU over the summed confusion matrix
-(:mod:`gald_viz.metrics.confusion`). It prints the Table V layout and writes::
+single-channel trainId PNGs with matching names (``docs/DESIGN.md`` contract 4): the G-SCNN boundary F
+of GALD's Table V and cityscapesScripts' IoU over the summed counts, each image scored by
+:func:`gald_viz.metrics.scoring.score_image` and reduced by :mod:`gald_viz.metrics.reduce`. It prints
+the Table V layout and writes::
 
     {"classes": [19 names], "thresholds": [...], "radius_px": [[r per threshold] per distinct image size],
      "n_images": N, "boundary_f": {"per_class": [[19] per threshold], "mean": [per threshold]},
@@ -30,15 +31,10 @@ import numpy as np
 from PIL import Image
 
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
-from gald_viz.metrics.boundary import (
-    DEFAULT_THRESHOLDS,
-    BoundaryFAccumulator,
-    BoundaryFResult,
-    BoundaryPRF,
-    boundary_prf,
-    check_thresholds,
-)
-from gald_viz.metrics.confusion import check_label_pair, confusion_matrix, iou_per_class, iou_stats, mean_iou
+from gald_viz.metrics import reduce
+from gald_viz.metrics.boundary import check_thresholds
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, PAPER_IMAGE_SIZE, PAPER_RADII_PX
+from gald_viz.metrics.scoring import ImageStats, score_image
 from gald_viz.tables import table_v_text
 
 __all__ = ["FolderError", "FolderEvaluation", "find_pairs", "read_train_ids", "evaluate_folders", "main"]
@@ -140,21 +136,20 @@ def _check_gt_train_ids(gt: np.ndarray, path: Path) -> None:
         )
 
 
-def _score_pair(
-    job: tuple[str, Path, Path, tuple[float | int, ...]],
-) -> tuple[str, BoundaryPRF, np.ndarray]:
-    """Boundary P/R/F and the confusion matrix of one image (runs in worker processes)."""
+def _score_pair(job: tuple[str, Path, Path, tuple[float | int, ...]]) -> tuple[str, ImageStats]:
+    """Every statistic of one image (runs in worker processes)."""
     name, pred_path, gt_path, thresholds = job
     pred_ids, gt_ids = read_train_ids(pred_path), read_train_ids(gt_path)
     _check_gt_train_ids(gt_ids, gt_path)
-    pred, gt = check_label_pair(
+    stats = score_image(
         pred_ids,
         gt_ids,
+        thresholds,
+        tolerance_radii=(),
         pred_name=f"prediction {pred_path}",
         gt_name=f"ground truth {gt_path}",
     )
-    prf = boundary_prf(pred, gt, thresholds, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
-    return name, prf, confusion_matrix(pred, gt, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
+    return name, stats
 
 
 @dataclass(frozen=True)
@@ -162,43 +157,37 @@ class FolderEvaluation:
     """Data-set metrics of a folder pair.
 
     Attributes:
-        boundary: the boundary F result (G-SCNN reduction).
-        confusion: (C, C + 1) confusion matrix summed over all images.
+        thresholds: the T thresholds.
+        arrays: every image's statistics stacked (N, ...), in name order.
+        table: their reduction (Table V boundary F, IoU of the summed counts).
     """
 
-    boundary: BoundaryFResult
-    confusion: np.ndarray
+    thresholds: tuple[float | int, ...]
+    arrays: dict[str, np.ndarray]
+    table: reduce.TableV
 
     def to_json(self) -> dict:
         """The contract-4 JSON object (NaN IoU as ``None``)."""
-        b = self.boundary
-        iou = iou_per_class(self.confusion)
-        miou = mean_iou(self.confusion)
+        t = self.table
+        _, radii = reduce.image_sizes(self.arrays)
         return {
             "classes": list(CLASS_NAMES),
-            "thresholds": list(b.thresholds),
-            "radius_px": [list(r) for r in b.radius_px],
-            "n_images": b.n_images,
-            "boundary_f": {"per_class": b.per_class.tolist(), "mean": b.mean.tolist()},
+            "thresholds": list(self.thresholds),
+            "radius_px": [list(r) for r in radii],
+            "n_images": t.n_images,
+            "boundary_f": {"per_class": t.per_class_f.tolist(), "mean": t.mean_f.tolist()},
             "iou": {
-                "per_class": [None if math.isnan(v) else float(v) for v in iou],
-                "mean": None if math.isnan(miou) else miou,
+                "per_class": [None if math.isnan(v) else float(v) for v in t.iou],
+                "mean": None if math.isnan(t.miou) else t.miou,
             },
         }
 
     def table_text(self, label: str | None = None) -> str:
         """Table V layout plus the IoU line."""
-        b = self.boundary
+        t = self.table
+        sizes, radii = reduce.image_sizes(self.arrays)
         table = table_v_text(
-            b.per_class,
-            b.mean,
-            b.thresholds,
-            b.radius_px,
-            label,
-            b.image_sizes,
-            b.n_images,
-            iou=iou_per_class(self.confusion),
-            miou=mean_iou(self.confusion),
+            t.per_class_f, t.mean_f, self.thresholds, radii, label, sizes, t.n_images, iou=t.iou, miou=t.miou
         )
         return (
             f"{table}\nIoU (last row): cityscapesScripts' TP / (TP + FP + FN) over the summed confusion "
@@ -206,26 +195,26 @@ class FolderEvaluation:
         )
 
 
-def _per_image_rows(name: str, prf: BoundaryPRF, cm: np.ndarray) -> Iterator[list]:
-    tp, fp, fn = iou_stats(cm)
+def _per_image_rows(name: str, stats: ImageStats) -> Iterator[list]:
+    tp, fp, fn = stats["tp"], stats["fp"], stats["fn"]
+    iou = reduce.iou(tp, fp, fn)
     for c, cls in enumerate(CLASS_NAMES):
-        denom = tp[c] + fp[c] + fn[c]
-        iou = f"{tp[c] / denom:.6f}" if denom else ""
-        for t, th in enumerate(prf.thresholds):
+        shown_iou = "" if math.isnan(iou[c]) else f"{iou[c]:.6f}"
+        for t, th in enumerate(stats.thresholds):
             yield [
                 name,
                 cls,
                 th,
-                prf.radii[t],
-                f"{prf.precision[t, c]:.6f}",
-                f"{prf.recall[t, c]:.6f}",
-                f"{prf.f[t, c]:.6f}",
-                prf.n_pred[c],
-                prf.n_gt[c],
+                stats.radii[t],
+                f"{stats['boundary_precision'][t, c]:.6f}",
+                f"{stats['boundary_recall'][t, c]:.6f}",
+                f"{stats['boundary_f'][t, c]:.6f}",
+                stats["pred_boundary_px"][c],
+                stats["gt_boundary_px"][c],
                 tp[c],
                 fp[c],
                 fn[c],
-                iou,
+                shown_iou,
             ]
 
 
@@ -248,8 +237,8 @@ def evaluate_folders(
         progress: show a tqdm bar on stderr.
 
     Returns:
-        :class:`FolderEvaluation`; IoU comes from the confusion matrix summed over images, boundary F
-        from the mean of per-image F (G-SCNN).
+        :class:`FolderEvaluation`; IoU comes from the counts summed over images, boundary F from the
+        mean of per-image F (G-SCNN).
 
     Raises:
         FolderError: missing folders or counterparts, unreadable or multi-channel files, size mismatch.
@@ -258,9 +247,8 @@ def evaluate_folders(
 
     ths = check_thresholds(thresholds)
     pairs = find_pairs(pred_dir, gt_dir)
-    acc = BoundaryFAccumulator(thresholds=ths, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
-    cm_sum = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), dtype=np.int64)
     jobs = [(name, p, g, ths) for name, p, g in pairs]
+    scored = []
     csv_file = open(per_image_csv, "w", newline="") if per_image_csv is not None else None  # noqa: SIM115
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
     try:
@@ -268,17 +256,17 @@ def evaluate_folders(
         if writer:
             writer.writerow(PER_IMAGE_COLUMNS)
         results = pool.map(_score_pair, jobs, chunksize=4) if pool else map(_score_pair, jobs)
-        for name, prf, cm in tqdm(results, total=len(jobs), disable=not progress, unit="img"):
-            acc.add(prf)
-            cm_sum += cm
+        for name, stats in tqdm(results, total=len(jobs), disable=not progress, unit="img"):
+            scored.append(stats)
             if writer:
-                writer.writerows(_per_image_rows(name, prf, cm))
+                writer.writerows(_per_image_rows(name, stats))
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
         if csv_file:
             csv_file.close()
-    return FolderEvaluation(boundary=acc.result(), confusion=cm_sum)
+    arrays = reduce.stack(scored)
+    return FolderEvaluation(thresholds=ths, arrays=arrays, table=reduce.table_v(arrays))
 
 
 def _parse_thresholds(values: Sequence[str]) -> tuple[float | int, ...]:
@@ -331,9 +319,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Boundary F (G-SCNN, GALD Table V) and IoU (cityscapesScripts) of segmentations.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    paper = f"{'/'.join(map(str, PAPER_RADII_PX))} px at {PAPER_IMAGE_SIZE[0]}x{PAPER_IMAGE_SIZE[1]}"
     thresholds_help = (
         "boundary tolerances: fractions of the image diagonal (< 1) or whole pixels (>= 1); default: the "
-        "paper's 0.00088 0.001875 0.00375 0.005 (3/5/9/12 px at 1024x2048)"
+        f"paper's {' '.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} ({paper})"
     )
     default_ths = [str(t) for t in DEFAULT_THRESHOLDS]
 

@@ -1,10 +1,11 @@
 """Resumable evaluation jobs: a model over a data source, every metric per image, into the results store.
 
-``run_job`` runs inference and the metrics of GALD's evaluation (cityscapesScripts IoU statistics,
-G-SCNN boundary P/R/F of Table V) image by image and stores each image in one transaction of the
-:mod:`gald_viz.store` database, after its prediction PNG. A rerun of the same command (same checkpoint,
-data, limit, thresholds, image size) resumes the same run and skips the stored images, so a job killed
-at any point, SIGKILL included, loses at most the image it was working on and never doubles a row.
+``run_job`` runs inference and scores each image with :func:`gald_viz.metrics.scoring.score_image`
+(cityscapesScripts IoU statistics, G-SCNN boundary P/R/F of Table V, F at 1-20 px) and stores its
+arrays in one transaction of the :mod:`gald_viz.store` database, after its prediction PNG. A rerun of
+the same command (same checkpoint, data, limit, thresholds, image size) resumes the same run and skips
+the stored images, so a job killed at any point, SIGKILL included, loses at most the image it was
+working on and never doubles a row.
 
 When a GA-only run and a GALD run (LDv1/LDv2) cover the same images, the job also stores the four-way
 counts per class (both right, GALD fixes, GALD breaks, both wrong), GALD's Fig. 1 view as numbers.
@@ -25,49 +26,27 @@ from gald_viz.checkpoints import load_model
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
 from gald_viz.data.sources import open_source
 from gald_viz.inference import predict, resolve_device
-from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS, check_thresholds, f_vs_tolerance, radii_px
-from gald_viz.metrics.confusion import confusion_matrix, iou_stats
-from gald_viz.metrics.errors import BOTH_RIGHT, BOTH_WRONG, GALD_BREAKS, GALD_FIXES, fourway_map
+from gald_viz.metrics import runs as run_tables
+from gald_viz.metrics.boundary import check_thresholds, radii_px
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, IOU_CONVENTION, TOLERANCE_RADII, convention_text
+from gald_viz.metrics.scoring import score_image, score_pair
 from gald_viz.store import DEFAULT_DB, ImageResult, ResultsStore, RunSpec, StoreError
-from gald_viz.tables import convention_line, table_v_text
+from gald_viz.tables import table_v_text
 
 __all__ = [
     "DEFAULT_DB",
     "DEFAULT_THRESHOLDS",
     "TOLERANCE_RADII",
     "JobError",
-    "convention_text",
     "run_job",
     "summary_text",
 ]
 
 Progress = Callable[[int, int, str | None], None]
 
-TOLERANCE_RADII = tuple(range(1, 21))
-"""Fixed pixel radii of the stored F-vs-tolerance curve."""
-
 
 class JobError(ValueError):
     """An evaluation job that cannot run as asked (no images, no ground truth, incompatible pair)."""
-
-
-IOU_CONVENTION = (
-    "IoU: cityscapesScripts TP / (TP + FP + FN) of counts summed over images; classes without GT and"
-    " prediction left out of the mean"
-)
-
-
-def convention_text(
-    thresholds: Sequence[float], height: int, width: int, ignore_index: int = IGNORE_INDEX
-) -> str:
-    """The conventions a run's numbers follow (boundary F as G-SCNN, IoU as cityscapesScripts).
-
-    >>> convention_text((0.00088,), 1024, 2048)  # doctest: +ELLIPSIS
-    'G-SCNN boundary F: ... 1024×2048: 3 px. IoU: cityscapesScripts ...'
-    """
-    radii = radii_px(thresholds, height, width)
-    line = convention_line(thresholds, radii, [(height, width)], ignore_index=ignore_index)
-    return f"{line} {IOU_CONVENTION}."
 
 
 def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
@@ -80,54 +59,6 @@ def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
         digest.update(key.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return f"{model.arch} (in memory)", None, digest.hexdigest()
-
-
-def _image_result(
-    pred: np.ndarray,
-    gt: np.ndarray,
-    *,
-    name: str,
-    position: int,
-    thresholds,
-    num_classes: int,
-    seconds: float,
-) -> ImageResult:
-    """One image's IoU statistics and boundary P/R/F at the thresholds and at :data:`TOLERANCE_RADII`."""
-    cm = confusion_matrix(pred, gt, num_classes=num_classes, ignore_index=IGNORE_INDEX)
-    tp, fp, fn = iou_stats(cm)
-    # Table V's radii and the 1-20 px curve in one pass: every radius comes from the same nearest-boundary
-    # distances, so the rows picked for the thresholds equal boundary_prf's.
-    radii = radii_px(thresholds, *gt.shape)
-    all_radii = tuple(sorted(set(TOLERANCE_RADII) | set(radii)))
-    prf = f_vs_tolerance(pred, gt, radii=all_radii, num_classes=num_classes, ignore_index=IGNORE_INDEX)
-    rows = [all_radii.index(r) for r in radii]
-    curve = [all_radii.index(r) for r in TOLERANCE_RADII]
-    return ImageResult(
-        image=name,
-        position=position,
-        height=gt.shape[0],
-        width=gt.shape[1],
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        gt_pixels=tp + fn,
-        pred_pixels=np.bincount(pred.ravel(), minlength=256)[:num_classes],
-        radius_px=np.asarray(radii),
-        precision=prf.precision[rows],
-        recall=prf.recall[rows],
-        f=prf.f[rows],
-        tolerance_radii=np.asarray(TOLERANCE_RADII),
-        tolerance_f=prf.f[curve],
-        seconds=seconds,
-    )
-
-
-def _fourway_counts(
-    pred_ga: np.ndarray, pred_gald: np.ndarray, gt: np.ndarray, num_classes: int
-) -> np.ndarray:
-    """(C, 4) pixels per GT class: both right, GALD fixes, GALD breaks, both wrong (store's column order)."""
-    _, counts = fourway_map(pred_ga, pred_gald, gt, num_classes=num_classes, ignore_index=IGNORE_INDEX)
-    return counts[[BOTH_RIGHT, GALD_FIXES, GALD_BREAKS, BOTH_WRONG]].T
 
 
 def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tuple[str, str]]:
@@ -170,13 +101,13 @@ def _partner_prediction(store: ResultsStore, partner: str, image: str) -> np.nda
 
 def _fourway_for_image(
     store: ResultsStore, run_id: str, pairs, image: str, pred: np.ndarray, gt: np.ndarray, num_classes: int
-) -> dict[tuple[str, str], np.ndarray]:
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     out = {}
     for run_ga, run_gald in pairs:
         other = _partner_prediction(store, run_gald if run_ga == run_id else run_ga, image)
         if other is not None and other.shape == pred.shape:
             ga, gald = (pred, other) if run_ga == run_id else (other, pred)
-            out[(run_ga, run_gald)] = _fourway_counts(ga, gald, gt, num_classes)
+            out[(run_ga, run_gald)] = score_pair(ga, gald, gt, num_classes=num_classes)
     return out
 
 
@@ -190,7 +121,7 @@ def _catch_up_fourway(store: ResultsStore, run_id: str, pairs, source, num_class
             gt = source[position[image]].label
             ga, gald = (_partner_prediction(store, r, image) for r in (run_ga, run_gald))
             if ga is not None and gald is not None:
-                store.add_fourway(run_ga, run_gald, image, _fourway_counts(ga, gald, gt, num_classes))
+                store.add_pair(run_ga, run_gald, image, score_pair(ga, gald, gt, num_classes=num_classes))
 
 
 def run_job(
@@ -280,7 +211,9 @@ def _run_spec(
         ignore_index=IGNORE_INDEX,
         thresholds=thresholds,
         radii_px=radii_px(thresholds, height, width),
-        convention=convention_text(thresholds, height, width),
+        convention=convention_text(
+            thresholds, radii_px(thresholds, height, width), [(height, width)], iou=True
+        ),
         n_planned=len(source),
     )
 
@@ -301,18 +234,12 @@ def _evaluate(store, run_id, net, source, first, done, pairs, thresholds, device
                     f"data: image {sample.name!r} has no ground-truth label map to evaluate against"
                 )
             pred = predict(net, sample.image, device=device)
-            result = _image_result(
-                pred,
-                sample.label,
-                name=sample.name,
-                position=i,
-                thresholds=thresholds,
-                num_classes=num_classes,
-                seconds=time.perf_counter() - start,
-            )
-            fourway = _fourway_for_image(store, run_id, pairs, sample.name, pred, sample.label, num_classes)
+            stats = score_image(pred, sample.label, thresholds, num_classes=num_classes)
+            h, w = stats.image_size
+            result = ImageResult(sample.name, i, h, w, time.perf_counter() - start, stats.arrays)
+            paired = _fourway_for_image(store, run_id, pairs, sample.name, pred, sample.label, num_classes)
             png = store.save_prediction(run_id, sample.name, pred)
-            store.add_image(run_id, result, prediction_png=png, fourway=fourway)
+            store.add_image(run_id, result, prediction_png=png, pairs=paired)
             report(sample.name)
     finally:
         if bar is not None:
@@ -339,7 +266,7 @@ def _progress_reporter(progress: bool | Progress, total: int, done: int, desc: s
 def summary_text(run_id: str, db: str | os.PathLike | ResultsStore = DEFAULT_DB) -> str:
     """A run's provenance, its boundary F in Table V layout and its mIoU, as text for the terminal."""
     with _opened(db, read_only=True) as store:
-        table = store.table_v(run_id)
+        table = run_tables.table_v(store, run_id)
         path = store.path
     run = table.attrs["run"]
     boundary = table[table["metric"] == "boundary_f"]

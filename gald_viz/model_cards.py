@@ -80,6 +80,7 @@ def _is_buffer(key: str) -> bool:
 
 def evaluation(db: Path, sha256: str) -> tuple[pd.DataFrame, dict]:
     """Table V frame of the finished :data:`EVAL_DATA` run of the checkpoint with ``sha256``."""
+    from gald_viz.metrics.runs import table_v
     from gald_viz.store import ResultsStore
 
     with ResultsStore(db, read_only=True) as store:
@@ -94,7 +95,7 @@ def evaluation(db: Path, sha256: str) -> tuple[pd.DataFrame, dict]:
             raise CardError(
                 f"{db}: no finished {EVAL_DATA} run of >= {EVAL_LIMIT} images for sha256 {sha256[:16]}"
             )
-        table = store.table_v(match.iloc[0]["run_id"])
+        table = table_v(store, match.iloc[0]["run_id"])
     return table, table.attrs["run"]
 
 

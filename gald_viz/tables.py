@@ -1,8 +1,9 @@
 """Boundary F tables in the layout of GALD's Table V (classes as columns, thresholds as rows, in %).
 
 Li et al., "Global Aggregation then Local Distribution for Scene Parsing", IEEE TIP 2021, Table V. Every
-table carries its convention (radius in px and as a fraction of the diagonal, image size, ignore label,
-reduction) so a number is never shown without it. Used by the folders CLI, the jobs summary and the app.
+table carries its convention (:func:`gald_viz.metrics.conventions.convention_text`: radius in px and as
+a fraction of the diagonal, image size, ignore label, reduction) so a number is never shown without
+it. Used by the folders CLI, the jobs summary and the app.
 """
 
 from collections.abc import Sequence
@@ -10,12 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
+from gald_viz.data.labels import CLASS_NAMES
+from gald_viz.metrics.conventions import convention_text, radii_per_size, threshold_label
 
 __all__ = [
     "SHORT_NAMES",
-    "threshold_label",
-    "convention_line",
     "table_v_frame",
     "table_v_text",
     "table_v_latex",
@@ -46,75 +46,6 @@ SHORT_NAMES: dict[str, str] = {
 """Column headers of at most 5 characters for the fixed-width text table."""
 
 
-def _radii_per_size(radii: Sequence[int] | Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
-    """Accept one radius per threshold, or one such sequence per image size."""
-    if len(radii) and np.ndim(radii[0]) == 0:
-        return [tuple(int(r) for r in radii)]
-    return [tuple(int(r) for r in per_size) for per_size in radii]
-
-
-def threshold_label(threshold: float, radii: Sequence[int]) -> str:
-    """Row label naming a threshold by its radius in px and, for a fraction, by the fraction.
-
-    Args:
-        threshold: a fraction of the image diagonal (< 1) or whole pixels (≥ 1).
-        radii: the radius of this threshold at each distinct image size.
-
-    Returns:
-        e.g. ``"3 px (0.00088 diag)"``, ``"2/3 px (0.00088 diag)"`` for two image sizes, ``"4 px"``.
-
-    >>> threshold_label(0.00088, [3]), threshold_label(0.00088, [2, 3]), threshold_label(4, [4])
-    ('3 px (0.00088 diag)', '2/3 px (0.00088 diag)', '4 px')
-    """
-    px = "/".join(str(r) for r in dict.fromkeys(int(r) for r in radii))
-    return f"{px} px" if float(threshold) >= 1 else f"{px} px ({float(threshold):g} diag)"
-
-
-def convention_line(
-    thresholds: Sequence[float],
-    radii: Sequence[int] | Sequence[Sequence[int]],
-    image_sizes: Sequence[tuple[int, int]] | None = None,
-    n_images: int | None = None,
-    reduction: str = "all",
-    ignore_index: int = IGNORE_INDEX,
-) -> str:
-    """One line stating how the boundary F numbers were computed.
-
-    Args:
-        thresholds: the thresholds (fractions of the diagonal or whole pixels).
-        radii: radius per threshold, or one such sequence per image size.
-        image_sizes: the distinct (H, W) sizes, aligned with ``radii``.
-        n_images: number of images averaged.
-        reduction: ``"all"`` (G-SCNN) or ``"present"``.
-        ignore_index: the GT ignore id.
-
-    Returns:
-        The convention text.
-
-    >>> convention_line((0.00088,), [3], [(1024, 2048)], 2)  # doctest: +ELLIPSIS
-    'G-SCNN boundary F: r = ceil(th·√(H²+W²)) px for th < 1, th px for th ≥ 1; ... 1024×2048: 3 px.'
-    """
-    per_size = _radii_per_size(radii)
-    if reduction == "all":
-        how = "per class the mean over all {n}images (class absent from both maps = 1)"
-    else:
-        how = "per class the mean over the {n}images where the class is in GT or prediction (variant)"
-    n = f"{n_images} " if n_images is not None else ""
-    parts = [
-        "G-SCNN boundary F: r = ceil(th·√(H²+W²)) px for th < 1, th px for th ≥ 1",
-        f"GT {ignore_index} ignored",
-        how.format(n=n),
-        "table value = unweighted class mean",
-    ]
-    if image_sizes:
-        sizes = "; ".join(
-            f"{h}×{w}: " + "/".join(str(r) for r in rs) + " px"
-            for (h, w), rs in zip(image_sizes, per_size, strict=True)
-        )
-        parts.append(f"thresholds {'/'.join(f'{float(t):g}' for t in thresholds)} at {sizes}")
-    return "; ".join(parts) + "."
-
-
 def table_v_frame(
     per_class: np.ndarray,
     mean: np.ndarray,
@@ -143,7 +74,7 @@ def table_v_frame(
     """
     per_class = np.asarray(per_class, dtype=np.float64)
     mean = np.asarray(mean, dtype=np.float64)
-    per_size = _radii_per_size(radii)
+    per_size = radii_per_size(radii)
     if per_class.shape != (len(thresholds), len(class_names)) or mean.shape != (len(thresholds),):
         raise ValueError(
             f"per_class {per_class.shape} and mean {mean.shape} do not fit {len(thresholds)} thresholds "
@@ -166,7 +97,6 @@ def table_v_text(
     label: str | None = None,
     image_sizes: Sequence[tuple[int, int]] | None = None,
     n_images: int | None = None,
-    reduction: str = "all",
     class_names: Sequence[str] = CLASS_NAMES,
     decimals: int = 1,
     iou: np.ndarray | None = None,
@@ -182,7 +112,6 @@ def table_v_text(
         label: the method (model) name shown in the title.
         image_sizes: the distinct (H, W) sizes, aligned with ``radii``.
         n_images: number of images averaged.
-        reduction: ``"all"`` (G-SCNN) or ``"present"``.
         class_names: the C class names.
         decimals: decimals of the percentages.
         iou: optional (C,) per-class IoU in [0, 1] (NaN allowed), shown as a last row with ``miou``.
@@ -215,7 +144,7 @@ def table_v_text(
     if iou is not None:
         values = 100.0 * np.append(np.asarray(iou, dtype=np.float64), np.nan if miou is None else miou)
         lines.append("IoU".ljust(first) + cells(values))
-    lines.append(convention_line(thresholds, radii, image_sizes, n_images, reduction))
+    lines.append(convention_text(thresholds, radii, image_sizes, n_images))
     return "\n".join(lines)
 
 

@@ -235,19 +235,19 @@ def test_a_checkpoint_rewritten_at_the_same_path_gives_fresh_results(tmp_path, m
 
     first = train_to(0, 1)
     before = cache.analysis(cache.result_key("test/image", first), first, image)
-    cache.tolerance_curve(first.key, "test/image", before.pred, gt)
+    cache.tolerance_curve(cache.result_key("test/image", first), before.pred, gt)
     second = train_to(13, 2)
     assert second.key.name == first.key.name and second.key != first.key
     assert second.key.sha256 != first.key.sha256 and second.key.stamp != first.key.stamp
     after = cache.analysis(cache.result_key("test/image", second), second, image)
     assert (before.pred == 0).all() and (after.pred == 13).all()
-    curve_after = cache.tolerance_curve(second.key, "test/image", after.pred, gt)
+    curve_after = cache.tolerance_curve(cache.result_key("test/image", second), after.pred, gt)
     # The curve was computed again, from the new prediction (a display label as key would have hit).
     assert len(curves) == 2 and (curves[0] == 0).all() and (curves[1] == 13).all()
     # The same checkpoint again is a cache hit: no second forward, no second curve.
     again = cache.analysis(cache.result_key("test/image", second), second, image)
     np.testing.assert_array_equal(again.pred, after.pred)
-    assert cache.tolerance_curve(second.key, "test/image", after.pred, gt) == curve_after
+    assert cache.tolerance_curve(cache.result_key("test/image", second), after.pred, gt) == curve_after
     assert len(curves) == 2
 
 

@@ -1,4 +1,4 @@
-"""G-SCNN boundary F: every rule of the DESIGN.md fact sheet by hand, and an independent literal oracle."""
+"""G-SCNN boundary F: every rule of the docs/DESIGN.md fact sheet by hand, and an independent oracle."""
 
 import math
 import warnings
@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 from skimage import morphology
 
+from gald_viz.metrics import reduce
 from gald_viz.metrics.boundary import (
     DEFAULT_THRESHOLDS,
     GSCNN_CODE_DEFAULT_THRESHOLD,
-    BoundaryFAccumulator,
     ThresholdError,
-    boundary_f_scores,
     boundary_map,
     boundary_prf,
     check_thresholds,
@@ -22,6 +21,8 @@ from gald_viz.metrics.boundary import (
     radius_px,
 )
 from gald_viz.metrics.confusion import LabelMapError
+from gald_viz.metrics.conventions import PAPER_IMAGE_SIZE, PAPER_RADII_PX
+from gald_viz.metrics.scoring import score_image
 
 # ---------------------------------------------------------------------------------------------------------
 # The oracle: the fact sheet written out literally, one binary dilation per class and threshold, as
@@ -193,7 +194,7 @@ def _vertical_edge(x: int, shape=(16, 32)) -> np.ndarray:
 
 def test_shift_of_three_pixels():
     gt, pred = _vertical_edge(8), _vertical_edge(11)
-    f = boundary_f_scores(pred, gt, thresholds=(1, 2, 3, 4), num_classes=2)
+    f = boundary_prf(pred, gt, thresholds=(1, 2, 3, 4), num_classes=2).f
     # Both classes share the edge (mask vs complement); distance 3 px everywhere.
     assert f.tolist() == [[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]
 
@@ -228,7 +229,7 @@ def test_special_cases():
     assert prf.present.tolist() == [True, True, True, False]
     # a class filling the image in both maps has no boundary: F = 1
     full = np.zeros((6, 6), np.uint8)
-    assert boundary_f_scores(full, full, thresholds=(2,), num_classes=1).tolist() == [[1.0]]
+    assert boundary_prf(full, full, thresholds=(2,), num_classes=1).f.tolist() == [[1.0]]
 
 
 def test_far_apart_boundaries_score_zero():
@@ -245,11 +246,11 @@ def test_ignore_zeroes_both_masks_only_where_gt_is_255():
     gt[3:8, 3:8] = 255
     pred = np.zeros((12, 12), np.uint8)
     pred[4:7, 4:7] = 1  # hidden inside the GT's ignore region
-    f = boundary_f_scores(pred, gt, thresholds=(1,), num_classes=2)
+    f = boundary_prf(pred, gt, thresholds=(1,), num_classes=2).f
     # class 0 has the same hole in both masks; class 1 vanishes from the prediction
     assert f.tolist() == [[1.0, 1.0]]
     # a 255 in the *prediction* is not ignore: it is a hole in the prediction's class-0 mask
-    f = boundary_f_scores(np.where(gt == 255, 255, 0).astype(np.uint8), np.zeros_like(gt), (1,), 2)
+    f = boundary_prf(np.where(gt == 255, 255, 0).astype(np.uint8), np.zeros_like(gt), (1,), 2).f
     assert f.tolist() == [[0.0, 1.0]]
 
 
@@ -289,19 +290,25 @@ def test_matches_literal_oracle(shape, thresholds, num_classes, repeats):
 
 def test_dataset_mean_matches_oracle_over_images_of_two_sizes():
     rng = np.random.default_rng(5)
-    acc = BoundaryFAccumulator(thresholds=(0.02, 0.05), num_classes=8)
-    sums, n = np.zeros((2, 8)), 0
+    scored, sums, n = [], np.zeros((2, 8)), 0
     for shape in ((40, 60), (30, 45), (40, 60)):
         pred, gt = random_pair(rng, *shape, num_classes=8)
-        acc.update(pred, gt)
+        scored.append(score_image(pred, gt, (0.02, 0.05), tolerance_radii=(), num_classes=8))
         sums += oracle_prf(pred, gt, (0.02, 0.05), num_classes=8)[2]
         n += 1
-    res = acc.result()
-    assert np.abs(res.per_class - sums / n).max() <= 1e-12
-    assert np.abs(res.mean - (sums / n).mean(axis=1)).max() <= 1e-12
+    arrays = reduce.stack(scored)
+    res = reduce.table_v(arrays)
+    assert np.abs(res.per_class_f - sums / n).max() <= 1e-12
+    assert np.abs(res.mean_f - (sums / n).mean(axis=1)).max() <= 1e-12
     assert res.n_images == 3
-    assert res.image_sizes == [(40, 60), (30, 45)]
-    assert res.radius_px == [radii_px((0.02, 0.05), 40, 60), radii_px((0.02, 0.05), 30, 45)]
+    sizes, radii = reduce.image_sizes(arrays)
+    assert sizes == [(40, 60), (30, 45)]
+    assert radii == [radii_px((0.02, 0.05), 40, 60), radii_px((0.02, 0.05), 30, 45)]
+    # Summed image after image, as G-SCNN's loop does: the same bits as a running sum.
+    running = 0.0
+    for s in scored:
+        running = running + s["boundary_f"]
+    assert res.per_class_f.tobytes() == (running / n).tobytes()
 
 
 def test_skimage_disk_is_the_closed_euclidean_disk():
@@ -314,25 +321,47 @@ def test_skimage_disk_is_the_closed_euclidean_disk():
 # Reductions and the tolerance curve
 
 
-def test_reduction_all_counts_absent_images_as_one_and_present_skips_them():
+def test_table_v_counts_absent_images_as_one_and_image_rows_skip_them():
     gt = _vertical_edge(4, (8, 8))
     wrong = np.zeros((8, 8), np.uint8)
     absent = np.full((8, 8), 0, np.uint8)
-    acc_all = BoundaryFAccumulator(thresholds=(1,), num_classes=3)
-    acc_present = BoundaryFAccumulator(thresholds=(1,), num_classes=3, reduction="present")
-    for acc in (acc_all, acc_present):
-        acc.update(wrong, gt)  # class 1 in GT only: F = 0; class 0 GT only boundary: F = 0
-        acc.update(absent, absent)  # class 1 absent from both: F = 1 (counted by "all" only)
-    r_all, r_present = acc_all.result(), acc_present.result()
-    assert r_all.per_class.tolist() == [[0.5, 0.5, 1.0]]
-    assert r_all.mean.tolist() == [2 / 3]
-    # class 0 is present in both images, class 1 in one, class 2 never (NaN, left out of the mean)
-    assert r_present.per_class[0, :2].tolist() == [0.5, 0.0] and np.isnan(r_present.per_class[0, 2])
-    assert r_present.mean.tolist() == [0.25]
-    with pytest.raises(ValueError, match="reduction"):
-        BoundaryFAccumulator(reduction="mean")
+    # class 1 in GT only: F = 0; class 0 GT only boundary: F = 0; then class 1 absent from both: F = 1
+    scored = [
+        score_image(p, g, (1,), tolerance_radii=(), num_classes=3) for p, g in ((wrong, gt), (absent, absent))
+    ]
+    result = reduce.table_v(reduce.stack(scored))
+    assert result.per_class_f.tolist() == [[0.5, 0.5, 1.0]]
+    assert result.mean_f.tolist() == [2 / 3]
+    # One image's mean over the classes present: classes 0 and 1 in the first, class 0 alone in the second.
+    rows = reduce.image_rows(reduce.stack(scored), (1,))
+    assert rows["F@1"].tolist() == [0.0, 1.0] and rows["miou"].tolist() == [0.25, 1.0]
     with pytest.raises(ValueError, match="no image"):
-        BoundaryFAccumulator().result()
+        reduce.table_v(reduce.stack([]))
+
+
+def test_paper_radii_are_the_default_thresholds_at_the_paper_size():
+    assert radii_px(DEFAULT_THRESHOLDS, *PAPER_IMAGE_SIZE) == PAPER_RADII_PX
+
+
+def test_score_image_equals_boundary_prf_and_f_vs_tolerance_bit_for_bit():
+    rng = np.random.default_rng(11)
+    pred, gt = random_pair(rng, 64, 96)
+    stats = score_image(pred, gt, (0.02, 3), tolerance_radii=range(1, 21))
+    prf = boundary_prf(pred, gt, thresholds=(0.02, 3))
+    curve = f_vs_tolerance(pred, gt, radii=range(1, 21))
+    for name, want in (
+        ("boundary_precision", prf.precision),
+        ("boundary_recall", prf.recall),
+        ("boundary_f", prf.f),
+        ("matched_gt", prf.matched_gt),
+        ("gt_boundary_px", prf.n_gt),
+        ("tolerance_f", curve.f),
+    ):
+        assert stats[name].tobytes() == want.tobytes(), name
+    assert stats.radii == prf.radii and stats.image_size == (64, 96)
+    # Whole-image prediction counts, the ignore region and ids outside the classes included.
+    assert stats["pred_pixels"].tolist() == np.bincount(pred.ravel(), minlength=256)[:19].tolist()
+    assert stats["gt_pixels"].tolist() == np.bincount(gt.ravel(), minlength=256)[:19].tolist()
 
 
 def test_f_vs_tolerance_equals_pixel_thresholds_and_is_monotone():

@@ -22,14 +22,21 @@ from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.data.sources import open_source
 from gald_viz.inference import predict
 from gald_viz.jobs import DEFAULT_THRESHOLDS, TOLERANCE_RADII, run_job, summary_text
-from gald_viz.metrics.boundary import BoundaryFAccumulator, boundary_prf, f_vs_tolerance
-from gald_viz.metrics.confusion import confusion_matrix, iou_per_class
+from gald_viz.metrics import runs
+from gald_viz.metrics.boundary import boundary_prf, f_vs_tolerance
+from gald_viz.metrics.confusion import confusion_matrix, iou_per_class, iou_stats
 from gald_viz.metrics.errors import fourway_map
 from gald_viz.models import build_model
 from gald_viz.store import ResultsStore, StoreError
+from gald_viz.store.arrays import decode
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = "synthcity:val:size=64x128"
+STATISTICS = (
+    "image_size", "tp", "fp", "fn", "gt_pixels", "pred_pixels", "radius_px", "boundary_precision",
+    "boundary_recall", "boundary_f", "pred_boundary_px", "gt_boundary_px", "matched_pred", "matched_gt",
+    "tolerance_radii", "tolerance_f",
+)  # fmt: skip
 THRESHOLDS = (0.00088, 0.00375, 3)
 
 
@@ -52,6 +59,19 @@ def query(db: Path, sql: str, params: tuple = ()) -> np.ndarray:
         return np.array(con.execute(sql, params).fetchall(), dtype=float)
     finally:
         con.close()
+
+
+def stored_array(db: Path, run_id: str, image: str, name: str) -> np.ndarray:
+    """One stored statistic of one image, read straight from the SQLite file."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = con.execute(
+            "SELECT dtype, shape, data FROM image_arrays WHERE run_id = ? AND image = ? AND name = ?",
+            (run_id, image, name),
+        ).fetchone()
+    finally:
+        con.close()
+    return decode(*row)
 
 
 def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoints):
@@ -81,35 +101,33 @@ def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoin
     assert len(info["checkpoint_sha256"]) == 64 and info["arch"] == "aspp_ldv2"
 
     model = load_model(checkpoints["aspp_ldv2"])
-    accumulator = BoundaryFAccumulator(thresholds=THRESHOLDS)
-    cm = 0
+    f_sum, cm = 0.0, 0
     for sample in source:
         pred = predict(model, sample.image, device="cpu")
         np.testing.assert_array_equal(store.load_prediction(run_id, sample.name), pred)
-        accumulator.update(pred, sample.label)
         cm = cm + confusion_matrix(pred, sample.label)
-        stored = query(
-            db,
-            "SELECT precision, recall, f FROM boundary_stats WHERE run_id = ? AND image = ?"
-            " ORDER BY threshold_index, class_id",
-            (run_id, sample.name),
-        )
         prf = boundary_prf(pred, sample.label, thresholds=THRESHOLDS)
-        for k, expected in enumerate((prf.precision, prf.recall, prf.f)):
-            np.testing.assert_array_equal(stored[:, k].reshape(len(THRESHOLDS), 19), expected)
-        curve = query(
-            db,
-            "SELECT f FROM tolerance_f WHERE run_id = ? AND image = ? ORDER BY radius_px, class_id",
-            (run_id, sample.name),
-        )
+        f_sum = f_sum + prf.f
+        for name, expected in (
+            ("boundary_precision", prf.precision),
+            ("boundary_recall", prf.recall),
+            ("boundary_f", prf.f),
+            ("matched_pred", prf.matched_pred),
+            ("pred_boundary_px", prf.n_pred),
+            ("radius_px", np.array(prf.radii)),
+        ):
+            np.testing.assert_array_equal(stored_array(db, run_id, sample.name, name), expected)
+        tp, fp, fn = iou_stats(confusion_matrix(pred, sample.label))
+        for name, expected in (("tp", tp), ("fp", fp), ("fn", fn), ("gt_pixels", tp + fn)):
+            np.testing.assert_array_equal(stored_array(db, run_id, sample.name, name), expected)
         expected = f_vs_tolerance(pred, sample.label, radii=TOLERANCE_RADII).f
-        np.testing.assert_array_equal(curve.reshape(len(TOLERANCE_RADII), 19), expected)
+        np.testing.assert_array_equal(stored_array(db, run_id, sample.name, "tolerance_f"), expected)
 
-    table = store.table_v(run_id)
+    table = runs.table_v(store, run_id)
     boundary = table[table.metric == "boundary_f"]
-    result = accumulator.result()
-    np.testing.assert_allclose(boundary[list(CLASS_NAMES)].to_numpy(float), result.per_class, atol=1e-12)
-    np.testing.assert_allclose(boundary["mean"], result.mean, atol=1e-12)
+    per_class = f_sum / len(source)  # G-SCNN: the mean over images of the per-image F
+    np.testing.assert_array_equal(boundary[list(CLASS_NAMES)].to_numpy(float), per_class)
+    np.testing.assert_array_equal(boundary["mean"], per_class.mean(axis=1))
     iou = table[table.metric == "iou"].iloc[0]
     np.testing.assert_allclose(iou[list(CLASS_NAMES)].to_numpy(float), iou_per_class(cm), atol=1e-12)
 
@@ -122,7 +140,7 @@ def test_job_rows_equal_the_metrics_and_a_rerun_adds_nothing(tmp_path, checkpoin
         checkpoints["aspp_ldv2"], DATA, limit=3, device="cpu", db=db, thresholds=THRESHOLDS, progress=record
     )
     assert again == run_id and calls == [(3, 3, None)]  # resumed: nothing left to do
-    assert query(db, "SELECT COUNT(*) FROM class_stats")[0, 0] == 3 * 19
+    assert query(db, "SELECT COUNT(*) FROM image_arrays WHERE name = 'tp'")[0, 0] == 3
 
 
 def test_fourway_rows_pair_a_ga_run_with_a_gald_run(tmp_path, checkpoints):
@@ -141,24 +159,14 @@ def test_fourway_rows_pair_a_ga_run_with_a_gald_run(tmp_path, checkpoints):
         _, counts = fourway_map(
             store.load_prediction(ga, sample.name), store.load_prediction(gald, sample.name), sample.label
         )
-        rows = query(
-            db,
-            "SELECT both_right, gald_fixes, gald_breaks, both_wrong FROM fourway"
-            " WHERE run_ga = ? AND run_gald = ? AND image = ? ORDER BY class_id",
-            (ga, gald, sample.name),
-        )
-        np.testing.assert_array_equal(rows, counts.T)
-    compared = store.compare(ga, gald).iloc[:19]
-    assert compared.attrs["n_images"] == 2
+        images, pairs = store.pair_arrays(ga, gald)
+        np.testing.assert_array_equal(pairs["fourway"][images.index(sample.name)], counts.T)
+    images, pairs = store.pair_arrays(ga, gald)
+    assert images == list(source.names)
     # Every evaluated pixel of class c falls in exactly one of the four categories.
-    gt_pixels = query(
-        db,
-        "SELECT SUM(gt_pixels) FROM class_stats WHERE run_id = ? AND image IN (?, ?) GROUP BY class_id"
-        " ORDER BY class_id",
-        (ga, *source.names),
-    )[:, 0]
-    four = compared[["both_right", "b_fixes", "b_breaks", "both_wrong"]].sum(axis=1)
-    np.testing.assert_array_equal(four.to_numpy(), gt_pixels)
+    ga_images, ga_arrays = store.arrays(ga, ["gt_pixels"])
+    gt_pixels = ga_arrays["gt_pixels"][[ga_images.index(n) for n in images]].sum(axis=0)
+    np.testing.assert_array_equal(pairs["fourway"].sum(axis=(0, 2)), gt_pixels)
 
     # Two GA-only runs do not pair by themselves; pair_with pairs them after the fact (the resumed run
     # has no image left, so the rows come from the catch-up pass), with pair_with as the GA side.
@@ -168,10 +176,8 @@ def test_fourway_rows_pair_a_ga_run_with_a_gald_run(tmp_path, checkpoints):
         checkpoints["aspp"], DATA, limit=2, device="cpu", db=db, thresholds=(3,), progress=False, pair_with=ga
     )
     assert again == ga2 and ResultsStore(db, read_only=True).fourway_missing(ga, ga2) == []
-    identical = query(
-        db, "SELECT SUM(gald_fixes + gald_breaks) FROM fourway WHERE run_ga = ? AND run_gald = ?", (ga, ga2)
-    )
-    assert identical[0, 0] == 0  # same checkpoint, same predictions: nothing fixed, nothing broken
+    _, identical = ResultsStore(db, read_only=True).pair_arrays(ga, ga2)
+    assert identical["fourway"][:, :, 1:3].sum() == 0  # same predictions: nothing fixed, nothing broken
 
 
 def test_a_second_job_on_the_same_run_is_refused(tmp_path, checkpoints):
@@ -197,10 +203,8 @@ TABLES = {
     "runs": f"SELECT {KEPT_RUN_COLUMNS} FROM runs ORDER BY run_id",
     # seconds is a timing, not a result
     "images": "SELECT run_id, image, position, height, width, prediction_png FROM images ORDER BY 1, 2",
-    "class_stats": "SELECT * FROM class_stats ORDER BY 1, 2, 3",
-    "boundary_stats": "SELECT * FROM boundary_stats ORDER BY 1, 2, 3, 4",
-    "tolerance_f": "SELECT * FROM tolerance_f ORDER BY 1, 2, 3, 4",
-    "fourway": "SELECT * FROM fourway ORDER BY 1, 2, 3, 4",
+    "image_arrays": "SELECT * FROM image_arrays ORDER BY 1, 2, 3",
+    "pair_arrays": "SELECT * FROM pair_arrays ORDER BY 1, 2, 3, 4",
 }
 
 
@@ -231,15 +235,13 @@ def assert_whole_images(db: Path) -> None:
         return
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     images = con.execute("SELECT run_id, image, prediction_png FROM images").fetchall()
-    n_thresholds = len(DEFAULT_THRESHOLDS)
-    for table, per_image in (
-        ("class_stats", 19),
-        ("boundary_stats", 19 * n_thresholds),
-        ("tolerance_f", 19 * len(TOLERANCE_RADII)),
-    ):
-        counts = dict(con.execute(f"SELECT image, COUNT(*) FROM {table} GROUP BY image").fetchall())
-        assert counts == {image: per_image for _, image, _ in images}, table
+    names = dict(con.execute("SELECT image, GROUP_CONCAT(name) FROM image_arrays GROUP BY image").fetchall())
+    f_shape = con.execute("SELECT DISTINCT shape FROM image_arrays WHERE name = 'boundary_f'").fetchall()
     con.close()
+    assert {image: set(names[image].split(",")) for image in names} == {
+        image: set(STATISTICS) for _, image, _ in images
+    }
+    assert f_shape in ([], [(f"[{len(DEFAULT_THRESHOLDS)}, 19]",)])
     for _, _, png in images:
         assert (db.parent / png).is_file(), png
 
@@ -295,6 +297,6 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pa
     got, want = dump(db), dump(reference)
     context = f"seed {seed}, kills (return code, images stored) {kills}"
     print(context)
-    assert len(want["images"]) == limit and len(want["class_stats"]) == limit * 19, context
+    assert len(want["images"]) == limit and len(want["image_arrays"]) == limit * len(STATISTICS), context
     for key in want:
         assert got[key] == want[key], f"{key} differs after kills; {context}"

@@ -1,4 +1,4 @@
-"""The SQLite results store: round trip, atomic images, WAL, and locked / read-only / corrupt files."""
+"""The SQLite results store: array round trip, tables of a run, atomic images, WAL, and bad files."""
 
 import ctypes
 import os
@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gald_viz.metrics import runs
 from gald_viz.store import (
     SCHEMA_VERSION,
     ImageResult,
@@ -53,24 +54,21 @@ def make_result(name: str, position: int, rng: np.random.Generator) -> ImageResu
     tp[3] = fp[3] = fn[3] = 0  # class 3 absent: its IoU is NaN, its F counts 1
     f = rng.random((T, C))
     f[:, 3] = 1.0
-    return ImageResult(
-        image=name,
-        position=position,
-        height=32,
-        width=48,
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        gt_pixels=tp + fn,
-        pred_pixels=tp + fp + rng.integers(0, 5, C),
-        radius_px=np.array([1, 3]),
-        precision=rng.random((T, C)),
-        recall=rng.random((T, C)),
-        f=f,
-        tolerance_radii=np.array([1, 2, 3]),
-        tolerance_f=rng.random((3, C)),
-        seconds=0.5,
-    )
+    arrays = {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "gt_pixels": tp + fn,
+        "pred_pixels": tp + fp + rng.integers(0, 5, C),
+        "radius_px": np.array([1, 3]),
+        "boundary_precision": rng.random((T, C)),
+        "boundary_recall": rng.random((T, C)),
+        "boundary_f": f,
+        "present": tp + fp + fn > 0,
+        "tolerance_radii": np.array([1, 2, 3]),
+        "tolerance_f": rng.random((3, C)),
+    }
+    return ImageResult(image=name, position=position, height=32, width=48, seconds=0.5, arrays=arrays)
 
 
 def fill(store: ResultsStore, spec: RunSpec, n: int, seed: int = 0) -> tuple[str, list[ImageResult]]:
@@ -85,6 +83,24 @@ def fill(store: ResultsStore, spec: RunSpec, n: int, seed: int = 0) -> tuple[str
     return run_id, results
 
 
+def test_arrays_come_back_bit_for_bit_in_source_order(tmp_path):
+    store = ResultsStore(tmp_path / "r.sqlite")
+    rng = np.random.default_rng(4)
+    run_id = store.start_run(make_spec(), device="cpu")
+    results = [make_result(f"img{i}", i, rng) for i in (2, 0, 1)]  # stored out of order
+    for result in results:
+        store.add_image(run_id, result, prediction_png="x.png")
+    images, arrays = store.arrays(run_id)
+    assert images == ["img0", "img1", "img2"]
+    by_name = {r.image: r for r in results}
+    assert set(arrays) == set(results[0].arrays)
+    for name, stacked in arrays.items():
+        want = np.stack([by_name[i].arrays[name] for i in images])
+        assert stacked.dtype == want.dtype and stacked.tobytes() == want.tobytes(), name
+    assert list(store.arrays(run_id, ["tp"])[1]) == ["tp"]
+    assert list(store.images(run_id)["image"]) == images
+
+
 def test_round_trip_table_v_per_image_and_predictions(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
     spec = make_spec()
@@ -96,11 +112,11 @@ def test_round_trip_table_v_per_image_and_predictions(tmp_path):
     assert info["status"] == "finished" and info["n_done"] == 3
     assert info["checkpoint_sha256"] == spec.checkpoint_sha256 and info["thresholds"] == [0.00088, 3.0]
 
-    table = store.table_v(run_id)
-    f_expected = np.mean([r.f for r in results], axis=0)
+    table = runs.table_v(store, run_id)
+    f_expected = np.mean([r.arrays["boundary_f"] for r in results], axis=0)
     np.testing.assert_allclose(table.loc[table.metric == "boundary_f", list(spec.class_names)], f_expected)
     np.testing.assert_allclose(table.loc[table.metric == "boundary_f", "mean"], f_expected.mean(axis=1))
-    tp, fp, fn = (sum(getattr(r, k) for r in results).astype(float) for k in ("tp", "fp", "fn"))
+    tp, fp, fn = (sum(r.arrays[k] for r in results).astype(float) for k in ("tp", "fp", "fn"))
     with np.errstate(invalid="ignore"):
         iou_expected = tp / (tp + fp + fn)
     iou_row = table[table.metric == "iou"].iloc[0]
@@ -108,19 +124,20 @@ def test_round_trip_table_v_per_image_and_predictions(tmp_path):
     assert iou_row["mean"] == pytest.approx(np.nanmean(iou_expected))
     assert table.attrs["n_images"] == 3
 
-    curve = store.f_vs_tolerance(run_id)
+    curve = runs.f_vs_tolerance(store, run_id)
     assert list(curve["radius_px"]) == [1, 2, 3]
     np.testing.assert_allclose(
-        curve[list(spec.class_names)], np.mean([r.tolerance_f for r in results], axis=0)
+        curve[list(spec.class_names)], np.mean([r.arrays["tolerance_f"] for r in results], axis=0)
     )
 
-    per_image = store.per_image(run_id)
+    per_image = runs.per_image(store, run_id)
     assert list(per_image["miou"]) == sorted(per_image["miou"])
-    first = next(r for r in results if r.image == per_image["image"][0])
-    present = (first.tp + first.fp + first.fn) > 0
-    union = first.tp + first.fp + first.fn
-    assert per_image["miou"][0] == pytest.approx(np.mean(first.tp[present] / union[present]))
-    assert per_image["F@3"][0] == pytest.approx(first.f[1, present].mean())
+    first = next(r.arrays for r in results if r.image == per_image["image"][0])
+    union = first["tp"] + first["fp"] + first["fn"]
+    present = union > 0
+    assert per_image["miou"][0] == pytest.approx(np.mean(first["tp"][present] / union[present]))
+    assert per_image["F@3"][0] == pytest.approx(first["boundary_f"][1, present].mean())
+    assert list(per_image.columns) == ["image", "position", "height", "width", "miou", "F@0.00088", "F@3"]
 
     rng = np.random.default_rng(0)
     make_result("img0", 0, rng)  # replay the generator to get img0's stored map
@@ -157,42 +174,31 @@ def test_an_image_and_its_rows_commit_together(tmp_path):
     # Four-way rows naming a run that has no such image violate a foreign key after the image's other
     # rows are inserted: the whole image must roll back.
     with pytest.raises(sqlite3.IntegrityError):
-        store.add_image(run_id, result, prediction_png="x.png", fourway={("nope", run_id): np.ones((C, 4))})
+        store.add_image(
+            run_id, result, prediction_png="x.png", pairs={("nope", run_id): {"fourway": np.ones((C, 4))}}
+        )
     assert store.done_images(run_id) == {"img0"}
-    for table in ("class_stats", "boundary_stats", "tolerance_f", "fourway"):
+    for table in ("image_arrays", "pair_arrays"):
         with sqlite3.connect(tmp_path / "r.sqlite") as con:
             assert con.execute(f"SELECT COUNT(*) FROM {table} WHERE image = 'img1'").fetchone()[0] == 0
     with pytest.raises(sqlite3.IntegrityError):  # UNIQUE (run, image): never a doubled image
         store.add_image(run_id, make_result("img0", 0, np.random.default_rng(2)), prediction_png="x.png")
 
 
-def test_compare_and_fourway(tmp_path):
+def test_pair_arrays_of_the_images_both_runs_have(tmp_path):
     store = ResultsStore(tmp_path / "r.sqlite")
-    run_a, results_a = fill(store, make_spec(ld_kind="none", checkpoint_sha256="aa" * 32), 3, seed=1)
-    run_b, results_b = fill(store, make_spec(), 2, seed=2)
+    run_a, _ = fill(store, make_spec(ld_kind="none", checkpoint_sha256="aa" * 32), 3, seed=1)
+    run_b, _ = fill(store, make_spec(), 2, seed=2)
     assert store.fourway_missing(run_a, run_b) == ["img0", "img1"]
-    counts = {name: np.arange(C * 4).reshape(C, 4) + i for i, name in enumerate(["img0", "img1"])}
+    counts = {name: np.arange(C * 4).reshape(C, 4) + i for i, name in enumerate(["img1", "img0"])}
     for name, value in counts.items():
-        store.add_fourway(run_a, run_b, name, value)
+        store.add_pair(run_a, run_b, name, {"fourway": value})
+        store.add_pair(run_a, run_b, name, {"fourway": value})  # a second job's catch-up: never doubled
     assert store.fourway_missing(run_a, run_b) == []
-
-    frame = store.compare(run_a, run_b)
-    assert frame.attrs["n_images"] == 2
-    f_a = np.mean([r.f[0] for r in results_a[:2]], axis=0)  # only the images both runs have
-    np.testing.assert_allclose(frame["F@0.00088_a"][:C], f_a)
-    np.testing.assert_allclose(
-        frame["F@0.00088_delta"][:C], np.mean([r.f[0] for r in results_b], axis=0) - f_a
-    )
-    summed = counts["img0"] + counts["img1"]
-    np.testing.assert_array_equal(frame[["both_right", "b_fixes", "b_breaks", "both_wrong"]][:C], summed)
-    reverse = store.compare(run_b, run_a)  # seen from run_a, run_b's fixes are breaks
-    np.testing.assert_array_equal(reverse["b_fixes"][:C], summed[:, 2])
-    assert frame["class"].iloc[-1] == "mean"
-
-    run_c = store.start_run(make_spec(data_spec="synthcity:train"), device="cpu")
-    with pytest.raises(StoreError, match="data_spec") as err:
-        store.compare(run_a, run_c)
-    assert err.value.reason == "incomparable"
+    images, arrays = store.pair_arrays(run_a, run_b)
+    assert images == ["img0", "img1"]  # the GALD run's order
+    np.testing.assert_array_equal(arrays["fourway"], np.stack([counts["img0"], counts["img1"]]))
+    assert store.pair_arrays(run_b, run_a) == ([], {})
 
 
 def test_wal_lets_readers_read_while_a_writer_holds_its_transaction(tmp_path):
@@ -301,7 +307,7 @@ def test_corrupt_file(tmp_path, damage):
         data[4096:] = rng.integers(0, 256, len(data) - 4096, dtype=np.uint8).tobytes()
         path.write_bytes(bytes(data))
     with pytest.raises(StoreError) as err:  # at open or at the first query, never a raw sqlite3 error
-        ResultsStore(path, read_only=True).table_v("x")
+        runs.table_v(ResultsStore(path, read_only=True), "x")
     assert err.value.reason == "corrupt" and str(path) in str(err.value)
 
 
@@ -318,6 +324,14 @@ def test_foreign_and_newer_databases(tmp_path):
     with pytest.raises(StoreError, match="schema version") as err:
         ResultsStore(newer)
     assert err.value.reason == "schema"
+    older = tmp_path / "older.sqlite"
+    with sqlite3.connect(older) as con:
+        con.execute("CREATE TABLE runs (run_id TEXT)")
+        con.execute("PRAGMA user_version = 1")
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match="version 1, from an older gald-viz.*run the evaluations") as err:
+            ResultsStore(older, read_only=read_only)
+        assert err.value.reason == "schema" and str(older) in str(err.value)
     with pytest.raises(StoreError, match="folder"):
         ResultsStore(tmp_path)
 

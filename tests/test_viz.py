@@ -7,6 +7,7 @@ import pytest
 from gald_viz.analysis import affinity_at, analyse
 from gald_viz.data.labels import CLASS_COLORS, CLASS_NAMES, colorize
 from gald_viz.metrics.errors import FOURWAY_NAMES
+from gald_viz.metrics.reduce import TableV
 from gald_viz.models import build_model
 from gald_viz.viz import affinity as aff
 from gald_viz.viz import paper_figures as pf
@@ -160,7 +161,9 @@ def test_scores_and_error_views_on_hand_made_maps():
     # Only the boundary around the ignore pixel (identical in both) matches at 3 px.
     assert s.mean_f[0] < 0.05 and s.mean_f[1] < 0.05 and s.mean_f[2] == pytest.approx(1.0)
     table = scores_table({"GA": s, "GALD": perfect})
-    assert list(table.columns)[2] == "F @ 3 px (3)" and table.loc["GALD", "mIoU"] == pytest.approx(1.0)
+    assert list(table.columns)[2] == "F @ 3 px" and table.loc["GALD", "mIoU"] == pytest.approx(1.0)
+    # One label for a threshold everywhere (conventions.threshold_label), as in the Table V rows.
+    assert list(scores_table({"m": perfect}).columns)[2] == "F @ 1 px (0.00088 diag)"
     image = np.zeros((40, 60, 3), np.uint8)
     err = error_views(image, gt, shifted, gt, opacity=0.5, display_hw=(20, 30))
     assert err.ga.shape == (20, 30, 3)
@@ -174,9 +177,8 @@ def test_table_v_rows_published_live_and_difference():
     assert pub.shape == (16, 20) and pub.index.get_level_values("source")[0] == tv.PUBLISHED
     assert pub.loc[(tv.PUBLISHED, "GALD (LDv2)", "3 px"), "mean"] == pytest.approx(74.0)
     per_class = np.full((4, 19), 0.5)
-    live = tv.live_rows(
-        per_class, (0.00088, 0.001875, 0.00375, 0.005), (3, 5, 9, 12), source="live", model="m"
-    )
+    one = TableV(per_class, per_class.mean(axis=1), np.full(19, np.nan), np.nan, 1)
+    live = tv.live_rows(one, (0.00088, 0.001875, 0.00375, 0.005), (3, 5, 9, 12), source="live", model="m")
     full = tv.combine([pub, live])
     delta = tv.difference(full, (tv.PUBLISHED, "G-SCNN"), ("live", "m"))
     assert delta.shape == (4, 20)

@@ -2,7 +2,7 @@
 
 Takikawa et al., "Gated-SCNN: Gated Shape CNNs for Semantic Segmentation", ICCV 2019, ``utils/f_boundary.py``
 (after the DAVIS benchmark, Perazzi et al., CVPR 2016); used by GALD (Li et al., IEEE TIP 2021), Table V.
-The rules (see the fact sheet in DESIGN.md):
+The rules (see the fact sheet in ``docs/DESIGN.md``):
 
 1. tolerance r = ceil(th · √(H² + W²)) px for a threshold th < 1 (a fraction of the image diagonal),
    r = th px for th ≥ 1; the paper's 0.00088 / 0.001875 / 0.00375 / 0.005 give 3 / 5 / 9 / 12 px at
@@ -16,7 +16,8 @@ The rules (see the fact sheet in DESIGN.md):
    F = 2PR / (P + R); no boundary in either: P = R = F = 1; GT only: P = 1, R = 0, F = 0; prediction
    only: P = 0, R = 1, F = 0 (G-SCNN's values for P and R); P + R = 0: F = 0;
 6. over a data set, per class: the mean over *all* images of the per-image F (a class absent from both
-   maps scores 1); the table value is the unweighted mean over the classes.
+   maps scores 1); the table value is the unweighted mean over the classes
+   (:func:`gald_viz.metrics.reduce.table_v`).
 
 Speed: G-SCNN dilates every boundary map with a disk once per class and threshold (~32 s per
 1024×2048 image on 2 cores). Here the boundary pixels of every class come from one pass over the label
@@ -30,12 +31,12 @@ the same numbers but touches ~18 Mpx per realistic 1024×2048 image, ~13× slowe
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from gald_viz.metrics.confusion import check_label_pair
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, GSCNN_CODE_DEFAULT_THRESHOLD, TOLERANCE_RADII
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -48,19 +49,8 @@ __all__ = [
     "label_boundary_map",
     "BoundaryPRF",
     "boundary_prf",
-    "boundary_f_scores",
     "f_vs_tolerance",
-    "BoundaryFResult",
-    "BoundaryFAccumulator",
 ]
-
-DEFAULT_THRESHOLDS: tuple[float, ...] = (0.00088, 0.001875, 0.00375, 0.005)
-"""GALD Table V / G-SCNN paper thresholds as fractions of the image diagonal: 3/5/9/12 px at 1024×2048."""
-
-GSCNN_CODE_DEFAULT_THRESHOLD = 0.0005
-"""G-SCNN's released code default for the first threshold (2 px at 1024×2048); the paper uses 0.00088."""
-
-Reduction = Literal["all", "present"]
 
 
 class ThresholdError(ValueError):
@@ -284,11 +274,6 @@ class BoundaryPRF:
     matched_gt: np.ndarray
     present: np.ndarray
 
-    @property
-    def mean_f(self) -> np.ndarray:
-        """(T,) unweighted mean over classes of this image's F."""
-        return self.f.mean(axis=1)
-
 
 def _prf(
     pred: np.ndarray,
@@ -377,36 +362,10 @@ def boundary_prf(
     return _prf(pred, gt, ths, radii_px(ths, *gt.shape), num_classes, ignore_index)
 
 
-def boundary_f_scores(
-    pred: np.ndarray,
-    gt: np.ndarray,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-    num_classes: int = 19,
-    ignore_index: int = 255,
-) -> np.ndarray:
-    """Per-image boundary F of each class at each threshold (see :func:`boundary_prf`).
-
-    Args:
-        pred: H×W predicted trainIds.
-        gt: H×W ground-truth trainIds (``ignore_index`` not evaluated).
-        thresholds: fractions of the image diagonal (< 1) or whole pixels (≥ 1).
-        num_classes: number of classes C.
-        ignore_index: the GT ignore id.
-
-    Returns:
-        (T, C) float64 F-scores in [0, 1].
-
-    >>> gt = np.zeros((6, 6), np.uint8); gt[:, 3:] = 1
-    >>> boundary_f_scores(np.zeros((6, 6), np.uint8), gt, thresholds=(2,), num_classes=3).tolist()
-    [[0.0, 0.0, 1.0]]
-    """
-    return boundary_prf(pred, gt, thresholds, num_classes, ignore_index).f
-
-
 def f_vs_tolerance(
     pred: np.ndarray,
     gt: np.ndarray,
-    radii: Iterable[int] = range(1, 21),
+    radii: Iterable[int] = TOLERANCE_RADII,
     num_classes: int = 19,
     ignore_index: int = 255,
 ) -> BoundaryPRF:
@@ -439,113 +398,3 @@ def f_vs_tolerance(
     if not rs:
         raise ThresholdError("radii: give at least one")
     return _prf(pred, gt, rs, rs, num_classes, ignore_index)
-
-
-@dataclass(frozen=True)
-class BoundaryFResult:
-    """Data-set boundary F (GALD Table V).
-
-    Attributes:
-        per_class: (T, C) per-class F in [0, 1] (NaN only for the "present" reduction, for a class
-            never present).
-        mean: (T,) unweighted mean over classes (NaN classes left out).
-        thresholds: the T thresholds.
-        radius_px: one tuple of T radii per distinct image size, in order of first appearance.
-        image_sizes: the distinct (H, W) sizes, same order.
-        n_images: images accumulated.
-        reduction: ``"all"`` (G-SCNN) or ``"present"``.
-    """
-
-    per_class: np.ndarray
-    mean: np.ndarray
-    thresholds: tuple[float | int, ...]
-    radius_px: list[tuple[int, ...]]
-    image_sizes: list[tuple[int, int]]
-    n_images: int
-    reduction: Reduction
-
-
-class BoundaryFAccumulator:
-    """Accumulates per-image boundary F over a data set.
-
-    Args:
-        thresholds: fractions of the image diagonal (< 1) or whole pixels (≥ 1).
-        num_classes: number of classes C.
-        ignore_index: the GT ignore id.
-        reduction: ``"all"`` is G-SCNN's: per class, the mean over *all* images, where an image with the
-            class absent from both maps counts F = 1 (Table V). ``"present"`` is a variant: the mean over
-            the images where the class has a pixel in the GT or the prediction; NaN for a class never
-            present, and the class mean skips it.
-
-    >>> acc = BoundaryFAccumulator(thresholds=(1,), num_classes=2)
-    >>> gt = np.zeros((4, 4), np.uint8); gt[:, 2:] = 1
-    >>> _ = acc.update(gt, gt); _ = acc.update(np.zeros((4, 4), np.uint8), gt)
-    >>> acc.result().per_class.tolist(), acc.result().mean.tolist()
-    ([[0.5, 0.5]], [0.5])
-    """
-
-    def __init__(
-        self,
-        thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-        num_classes: int = 19,
-        ignore_index: int = 255,
-        reduction: Reduction = "all",
-    ) -> None:
-        if reduction not in ("all", "present"):
-            raise ValueError(f"reduction must be 'all' (G-SCNN) or 'present', got {reduction!r}")
-        self.thresholds = check_thresholds(thresholds)
-        self.num_classes = num_classes
-        self.ignore_index = ignore_index
-        self.reduction: Reduction = reduction
-        shape = (len(self.thresholds), num_classes)
-        self._sum_all = np.zeros(shape)
-        self._sum_present = np.zeros(shape)
-        self._n_present = np.zeros(num_classes, dtype=np.int64)
-        self._sizes: dict[tuple[int, int], tuple[int, ...]] = {}
-        self.n_images = 0
-
-    def update(self, pred: np.ndarray, gt: np.ndarray) -> BoundaryPRF:
-        """Score one image and add it; returns that image's :class:`BoundaryPRF`."""
-        prf = boundary_prf(pred, gt, self.thresholds, self.num_classes, self.ignore_index)
-        self.add(prf)
-        return prf
-
-    def add(self, prf: BoundaryPRF) -> None:
-        """Add an image scored elsewhere (e.g. in a worker process) with the same thresholds."""
-        if tuple(prf.thresholds) != self.thresholds or prf.f.shape[1] != self.num_classes:
-            raise ValueError(
-                f"result for thresholds {prf.thresholds} and {prf.f.shape[1]} classes does not fit an "
-                f"accumulator for {self.thresholds} and {self.num_classes} classes"
-            )
-        # Sequential float64 sums, like G-SCNN's sum over images.
-        self._sum_all += prf.f
-        self._sum_present += np.where(prf.present, prf.f, 0.0)
-        self._n_present += prf.present
-        self._sizes.setdefault(prf.image_size, prf.radii)
-        self.n_images += 1
-
-    def result(self) -> BoundaryFResult:
-        """Per-class and class-mean F over the images added so far."""
-        if self.n_images == 0:
-            raise ValueError("no image was added to the boundary F accumulator")
-        if self.reduction == "all":
-            per_class = self._sum_all / self.n_images
-            mean = per_class.mean(axis=1)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                per_class = np.where(self._n_present > 0, self._sum_present / self._n_present, np.nan)
-            counted = ~np.isnan(per_class)
-            mean = np.where(
-                counted.any(axis=1),
-                np.where(counted, per_class, 0.0).sum(axis=1) / np.maximum(counted.sum(axis=1), 1),
-                np.nan,
-            )
-        return BoundaryFResult(
-            per_class=per_class,
-            mean=mean,
-            thresholds=self.thresholds,
-            radius_px=list(self._sizes.values()),
-            image_sizes=list(self._sizes),
-            n_images=self.n_images,
-            reduction=self.reduction,
-        )

@@ -17,6 +17,8 @@ labels marked ``ignoreInEval``.
 
 import numpy as np
 
+from gald_viz.metrics.reduce import iou, mean_over_present, present
+
 __all__ = [
     "LabelMapError",
     "check_label_pair",
@@ -136,10 +138,7 @@ def iou_per_class(cm: np.ndarray) -> np.ndarray:
     >>> iou_per_class(np.array([[3, 1, 0], [0, 4, 0], [0, 0, 0]])).tolist()
     [0.75, 0.8, nan]
     """
-    tp, fp, fn = iou_stats(cm)
-    denom = tp + fp + fn
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
+    return iou(*iou_stats(cm))
 
 
 def mean_iou(cm: np.ndarray) -> float:
@@ -154,9 +153,8 @@ def mean_iou(cm: np.ndarray) -> float:
     >>> mean_iou(np.array([[3, 1, 0], [0, 4, 0], [0, 0, 0]]))
     0.775
     """
-    iou = iou_per_class(cm)
-    valid = ~np.isnan(iou)
-    return float(iou[valid].mean()) if valid.any() else float("nan")
+    tp, fp, fn = iou_stats(cm)
+    return mean_over_present(iou(tp, fp, fn), present(tp, fp, fn))
 
 
 def pixel_accuracy(cm: np.ndarray) -> float:

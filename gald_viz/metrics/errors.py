@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from gald_viz.metrics.boundary import label_boundary_map
 from gald_viz.metrics.confusion import check_label_pair
+from gald_viz.metrics.conventions import PAPER_RADII_PX
 
 __all__ = [
     "RIGHT",
@@ -44,7 +45,7 @@ BOTH_RIGHT, GALD_FIXES, GALD_BREAKS, BOTH_WRONG, FOURWAY_IGNORE = 0, 1, 2, 3, 25
 FOURWAY_NAMES: tuple[str, ...] = ("both right", "GALD fixes", "GALD breaks", "both wrong")
 """Names of the four categories, indexed by their map value."""
 
-DEFAULT_BANDS: tuple[float, ...] = (0, 3, 5, 9, 12, float("inf"))
+DEFAULT_BANDS: tuple[float, ...] = (0, *PAPER_RADII_PX, float("inf"))
 """Band edges in pixels: 0–3, 3–5, 5–9, 9–12 and > 12 px, the Table V radii."""
 
 

@@ -23,9 +23,8 @@ import torch
 from gald_viz.analysis import Analysis, affinity_entropy_map, analyse, model_lock, same_class_share_map
 from gald_viz.checkpoints import load_model
 from gald_viz.data.sample import Sample
-from gald_viz.jobs import TOLERANCE_RADII
-from gald_viz.metrics.boundary import f_vs_tolerance
 from gald_viz.store import ResultsStore
+from gald_viz.views.boundary_f import live_curve
 from gald_viz.viz.compare import ErrorViews, ImageScores, error_views, image_scores
 from gald_viz.viz.inspector import StaticPanels, static_panels
 
@@ -164,8 +163,11 @@ def sample(source_key: str, index: int, _source) -> Sample:
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Scoring the prediction…")
-def scores(model_key: str, image_key: str, _pred: np.ndarray, _gt: np.ndarray) -> ImageScores:
-    """mIoU and boundary F at Table V's thresholds of one model's prediction on one image."""
+def scores(key: CacheKey, _pred: np.ndarray, _gt: np.ndarray) -> ImageScores:
+    """mIoU and boundary F at Table V's thresholds of one model's prediction on one image.
+
+    ``key`` holds the image and the model that predicted ``_pred``.
+    """
     return image_scores(_pred, _gt)
 
 
@@ -213,12 +215,12 @@ def inspector_panels(
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Computing F against tolerance…")
-def tolerance_curve(
-    model_key: str, image_key: str, _pred: np.ndarray, _gt: np.ndarray
-) -> tuple[list[int], list[float]]:
-    """Boundary F at 1-20 px on one image, mean over all classes (Table V's reduction on one image)."""
-    prf = f_vs_tolerance(_pred, _gt, radii=TOLERANCE_RADII)
-    return list(TOLERANCE_RADII), prf.f.mean(axis=1).tolist()
+def tolerance_curve(key: CacheKey, _pred: np.ndarray, _gt: np.ndarray) -> tuple[list[int], list[float]]:
+    """Boundary F at 1-20 px on one image, mean over all classes (Table V's reduction on one image).
+
+    ``key`` holds the image and the model that predicted ``_pred``.
+    """
+    return live_curve(_pred, _gt)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False, ttl=60)

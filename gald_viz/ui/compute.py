@@ -34,8 +34,8 @@ def compare_inputs(settings: Settings) -> compare.CompareInputs:
             gald_an.pred,
         )
         scores = (
-            cache.scores(ga.key, settings.image_key, ga_an.pred, sample.label),
-            cache.scores(gald.key, settings.image_key, gald_an.pred, sample.label),
+            cache.scores(settings.key(ga), ga_an.pred, sample.label),
+            cache.scores(settings.key(gald), gald_an.pred, sample.label),
         )
     return compare.CompareInputs(
         sample=sample,

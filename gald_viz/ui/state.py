@@ -10,6 +10,8 @@ import os
 
 import streamlit as st
 
+from gald_viz.metrics.conventions import PAPER_RADII_PX
+
 DEFAULT_GA_MODEL = "synthcity/aspp"
 DEFAULT_GALD_MODEL = "synthcity/aspp_ldv2"
 BUNDLED_PREFIX = "synthcity/"
@@ -17,7 +19,7 @@ OTHER_CHECKPOINT = "checkpoint file…"
 """The model-picker entry that reveals a path field for any checkpoint file."""
 
 SOURCES = ("SynthCity (built in)", "Cityscapes folder", "Folder of images + labels", "Upload an image")
-THRESHOLDS_PX = (3, 5, 9, 12)
+THRESHOLDS_PX = PAPER_RADII_PX
 """Table V's boundary tolerances at 1024×2048 (diagonal fractions 0.00088/0.001875/0.00375/0.005)."""
 
 # Keys that are not widgets: they survive page switches, and the URL is written from them.

@@ -7,7 +7,7 @@ import streamlit as st
 from matplotlib.figure import Figure
 
 from gald_viz.hooks import available_taps
-from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index, threshold_label
 from gald_viz.ui.cache import LoadedModel
 from gald_viz.ui.page import is_routed
 from gald_viz.ui.state import THRESHOLD, THRESHOLDS_PX
@@ -55,9 +55,7 @@ def threshold_ui(prefix: str) -> int:
         "Boundary tolerance",
         THRESHOLDS_PX,
         index=THRESHOLDS_PX.index(current) if current in THRESHOLDS_PX else 0,
-        format_func=lambda px: (
-            f"{px} px ({DEFAULT_THRESHOLDS[THRESHOLDS_PX.index(px)]:g} of the diagonal at 1024×2048)"
-        ),
+        format_func=lambda px: f"{threshold_label(DEFAULT_THRESHOLDS[threshold_index(px)], px)} at 1024×2048",
         key=key,
         on_change=keep,
     )

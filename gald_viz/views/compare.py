@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from gald_viz.analysis import Analysis
 from gald_viz.data.labels import colorize
 from gald_viz.data.sample import Sample
-from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index
 from gald_viz.views.parts import Export, display_hw
 from gald_viz.viz import paper_figures as pf
 from gald_viz.viz.compare import ErrorViews, ImageScores, convention, per_class_table, scores_table
@@ -72,9 +72,12 @@ class ScoresPart:
     scores: dict[str, ImageScores]
 
     def per_class(self, px: int) -> tuple[str, pd.DataFrame]:
-        """Title and per-class IoU/F table at the tolerance ``px`` (the first when not one of the radii)."""
+        """Title and per-class IoU/F table at the Table V tolerance the paper calls ``px`` (3/5/9/12).
+
+        The tolerance is picked by its index: on an image that is not 1024×2048 the radius differs.
+        """
         radii = next(iter(self.scores.values())).radii
-        t_index = list(radii).index(px) if px in radii else 0
+        t_index = threshold_index(px)
         return f"Per class at {radii[t_index]} px", per_class_table(self.scores, t_index)
 
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
-from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS, boundary_prf
-from gald_viz.metrics.confusion import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
+from gald_viz.metrics import reduce
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, convention_text, threshold_label
 from gald_viz.metrics.errors import (
     FOURWAY_IGNORE,
     FOURWAY_NAMES,
@@ -23,35 +23,21 @@ from gald_viz.metrics.errors import (
     error_map,
     fourway_map,
 )
+from gald_viz.metrics.scoring import ImageStats, score_image
 from gald_viz.viz.overlays import ERROR_COLORS, FOURWAY_COLORS, blend, resize, state_rgb
 
 ERROR_CODES = {"right": RIGHT, "wrong": WRONG, "ignore": IGNORED}
 FOURWAY_CODES = {**{name: code for code, name in enumerate(FOURWAY_NAMES)}, "ignore": FOURWAY_IGNORE}
 
 
-def threshold_label(threshold: float, radius: int) -> str:
-    """Column name of a boundary threshold with both conventions, e.g. ``F @ 3 px (0.00088)``.
-
-    >>> threshold_label(0.00088, 3)
-    'F @ 3 px (0.00088)'
-    """
-    return f"F @ {radius} px ({threshold:g})"
-
-
 def convention(height: int, width: int, radii: Sequence[int], thresholds: Sequence[float]) -> str:
-    """One line with the conventions behind every number shown: image size, ignore label, radii."""
-    pairs = ", ".join(f"{t:g} → {r} px" for t, r in zip(thresholds, radii, strict=True))
-    return (
-        f"Image {width}×{height} px; GT label {IGNORE_INDEX} is ignored. Boundary F as G-SCNN/GALD Table V: "
-        f"tolerance r = ceil(th·diagonal) ({pairs}). Per image, F and IoU are averaged over the classes "
-        "present in GT or prediction (as the results store's per-image table; over a data set Table V "
-        f"averages per class over all images, then over all {NUM_CLASSES} classes)."
-    )
+    """One line with the conventions behind every number of one image (image size, ignore label, radii)."""
+    return convention_text(thresholds, radii, [(height, width)], 1, per_image=True)
 
 
 @dataclass
 class ImageScores:
-    """One model's scores on one image.
+    """One model's scores on one image (a view of :func:`gald_viz.metrics.scoring.score_image`).
 
     Attributes:
         miou: mean IoU over classes present in GT or prediction (cityscapesScripts, NaN left out).
@@ -61,6 +47,8 @@ class ImageScores:
         radii: (T,) radii in pixels of the thresholds at this image size.
         thresholds: the T thresholds (diagonal fractions).
         present: (C,) classes present in GT or prediction (non-ignored pixels).
+        mean_f: (T,) mean boundary F over the classes present (absent ones would add a trivial 1).
+        stats: every statistic of the image.
     """
 
     miou: float
@@ -70,29 +58,28 @@ class ImageScores:
     radii: tuple[int, ...]
     thresholds: tuple[float, ...]
     present: np.ndarray
-
-    @property
-    def mean_f(self) -> np.ndarray:
-        """(T,) mean boundary F over the classes present in this image (absent ones would add a trivial 1)."""
-        if not self.present.any():
-            return np.full(len(self.thresholds), np.nan)
-        return self.boundary_f[:, self.present].mean(axis=1)
+    mean_f: np.ndarray
+    stats: ImageStats
 
 
 def image_scores(
     pred: np.ndarray, gt: np.ndarray, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS
 ) -> ImageScores:
     """mIoU, pixel accuracy and boundary F at each threshold for one prediction against its GT."""
-    cm = confusion_matrix(pred, gt, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
-    prf = boundary_prf(pred, gt, thresholds, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
+    stats = score_image(
+        pred, gt, thresholds, tolerance_radii=(), num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX
+    )
+    row = reduce.image_row(stats.arrays)
     return ImageScores(
-        miou=float(mean_iou(cm)),
-        pixel_accuracy=float(pixel_accuracy(cm)),
-        iou=iou_per_class(cm),
-        boundary_f=prf.f,
-        radii=tuple(prf.radii),
+        miou=row["miou"],
+        pixel_accuracy=row["pixel_accuracy"],
+        iou=reduce.iou(stats["tp"], stats["fp"], stats["fn"]),
+        boundary_f=stats["boundary_f"],
+        radii=stats.radii,
         thresholds=tuple(float(t) for t in thresholds),
-        present=np.asarray(prf.present, bool),
+        present=row["present"],
+        mean_f=row["mean_f"],
+        stats=stats,
     )
 
 
@@ -101,7 +88,9 @@ def scores_table(scores: dict[str, ImageScores]) -> pd.DataFrame:
     rows = []
     for model, s in scores.items():
         row = {"model": model, "mIoU": s.miou, "pixel acc.": s.pixel_accuracy}
-        row |= {threshold_label(t, r): f for t, r, f in zip(s.thresholds, s.radii, s.mean_f, strict=True)}
+        row |= {
+            f"F @ {threshold_label(t, r)}": f for t, r, f in zip(s.thresholds, s.radii, s.mean_f, strict=True)
+        }
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
 

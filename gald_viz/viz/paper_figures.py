@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from gald_viz.data.labels import CLASS_COLORS, CLASS_NAMES, NUM_CLASSES, colorize
+from gald_viz.metrics.conventions import PAPER_RADII_PX
 
 EXPORT_WIDTH = 1024
 """Pixel width images are embedded at: sharp in print, files of a few MB at most."""
@@ -285,7 +286,7 @@ def tolerance_curves(
     curves: dict[str, tuple[Sequence[int], Sequence[float]]],
     *,
     caption: str,
-    marks: Sequence[int] = (3, 5, 9, 12),
+    marks: Sequence[int] = PAPER_RADII_PX,
 ) -> Figure:
     """Boundary F (class mean) against the tolerance radius in pixels, one line per model.
 

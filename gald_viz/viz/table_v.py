@@ -9,10 +9,10 @@ side, each labelled with where it comes from.
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from gald_viz.data.labels import CLASS_NAMES
+from gald_viz.metrics.reduce import TableV
 from gald_viz.published import table_v as published_table_v
 from gald_viz.tables import table_v_frame
 
@@ -36,7 +36,7 @@ def published_rows() -> pd.DataFrame:
 
 
 def store_rows(table: pd.DataFrame, *, source: str, model: str) -> pd.DataFrame:
-    """Rows of one stored run, from ``ResultsStore.table_v`` (fractions) to % with radius labels."""
+    """Rows of one stored run, from :func:`gald_viz.metrics.runs.table_v` (fractions) to %, radii labelled."""
     f = table[table["metric"] == "boundary_f"]
     frame = table_v_frame(
         f[list(CLASS_NAMES)].to_numpy(float),
@@ -48,10 +48,10 @@ def store_rows(table: pd.DataFrame, *, source: str, model: str) -> pd.DataFrame:
 
 
 def live_rows(
-    per_class: np.ndarray, thresholds: Sequence[float], radii: Sequence[int], *, source: str, model: str
+    table: TableV, thresholds: Sequence[float], radii: Sequence[int], *, source: str, model: str
 ) -> pd.DataFrame:
-    """Rows of a live result: (T, C) per-class F in [0, 1] on the current image (Table V reduction)."""
-    frame = table_v_frame(per_class, per_class.mean(axis=1), list(thresholds), list(radii))
+    """Rows of a live result: Table V's reduction of the current image(s) (fractions) to %."""
+    frame = table_v_frame(table.per_class_f, table.mean_f, list(thresholds), list(radii))
     return _labelled(frame, source, model)
 
 

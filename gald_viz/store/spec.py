@@ -1,0 +1,76 @@
+"""What a run records about itself (:class:`RunSpec`, its identity) and what one stored image holds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a run records about what was evaluated and how (its provenance).
+
+    Thresholds are diagonal fractions (< 1) or whole pixels (>= 1); ``radii_px`` are their radii at
+    ``image_height`` x ``image_width`` (G-SCNN: r = ceil(th * sqrt(H^2 + W^2))).
+    """
+
+    model_name: str
+    checkpoint_path: str | None
+    checkpoint_sha256: str
+    arch: str
+    ld_kind: str
+    model_options: Mapping[str, object]
+    data_spec: str
+    data_description: str
+    data_limit: int | None
+    image_height: int
+    image_width: int
+    class_names: Sequence[str]
+    ignore_index: int
+    thresholds: Sequence[float]
+    radii_px: Sequence[int]
+    convention: str
+    n_planned: int
+
+    def identity(self) -> dict:
+        """The fields that make two commands the same run (a rerun resumes it)."""
+        return {
+            "checkpoint_sha256": self.checkpoint_sha256,
+            "data_spec": self.data_spec,
+            "data_limit": self.data_limit,
+            "image_size": [int(self.image_height), int(self.image_width)],
+            "thresholds": [float(t) for t in self.thresholds],
+            "ignore_index": int(self.ignore_index),
+            "class_names": list(self.class_names),
+        }
+
+    @property
+    def run_id(self) -> str:
+        """A 16-hex-digit hash of :meth:`identity`, stable across databases and machines."""
+        text = json.dumps(self.identity(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One finished image of a run: where it sits, how long it took, and its statistics.
+
+    Attributes:
+        image: the image's name in its source.
+        position: its index in the source (per-image tables keep this order).
+        height, width: its size.
+        seconds: inference and scoring time.
+        arrays: statistic name → numpy array (what :func:`gald_viz.metrics.scoring.score_image`
+            returns; the store keeps any names, bit for bit).
+    """
+
+    image: str
+    position: int
+    height: int
+    width: int
+    seconds: float
+    arrays: Mapping[str, np.ndarray]

@@ -1,0 +1,340 @@
+"""The Boundary F-scores page, headless: Table V rows, differences, per-image rows, curves, evaluation jobs.
+
+GALD (Li et al., IEEE TIP 2021) Table V layout: rows model × threshold, columns the 19 classes and their
+mean, in %. Row blocks come from runs in the results store (:mod:`gald_viz.metrics.runs`), from live
+scores of the current image (:func:`gald_viz.viz.compare.image_scores`) and from the paper. Everything
+here is plain data (frames, figures, texts) so ``pages/boundary_f.py`` only lays it out and tests need
+no Streamlit.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import pandas as pd
+
+from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES
+from gald_viz.jobs import run_job
+from gald_viz.metrics import reduce
+from gald_viz.metrics import runs as run_tables
+from gald_viz.metrics.conventions import (
+    DEFAULT_THRESHOLDS,
+    PAPER_IMAGE_SIZE,
+    PAPER_RADII_PX,
+    convention_text,
+    threshold_index,
+)
+from gald_viz.metrics.scoring import score_image
+from gald_viz.store import ResultsStore, StoreError
+from gald_viz.tables import table_v_csv, table_v_latex
+from gald_viz.viz import table_v as tv
+from gald_viz.viz.compare import ImageScores
+from gald_viz.viz.figures import f_vs_tolerance
+from gald_viz.viz.paper_figures import tolerance_curves
+
+CAPTION = (
+    "GALD Table V layout: rows model × threshold, columns the 19 classes and their mean, in %. "
+    "Runs come from the results store (`python -m gald_viz.evaluate model …` or the button below); "
+    "live rows are computed on the current image; published rows are the paper's."
+)
+IGNORE_CAPTION = (
+    f"Ground truth label {IGNORE_INDEX} is ignored (zeroed in both masks before boundaries are taken)."
+)
+_PAPER_PX = "/".join(str(r) for r in PAPER_RADII_PX)
+DIFFERENCE_CAPTION = (
+    "B − A in percentage points; thresholds matched in order "
+    f"({_PAPER_PX} px at {PAPER_IMAGE_SIZE[0]}×{PAPER_IMAGE_SIZE[1]})."
+)
+CURVE_CAPTION = (
+    f"Boundary F (G-SCNN) with fixed pixel radii, mean over the {NUM_CLASSES} classes of the per-class mean"
+    f" over images (absent from both = 1); GT {IGNORE_INDEX} ignored. Dotted: Table V's {_PAPER_PX} px."
+)
+
+
+@dataclass
+class StoredRuns:
+    """The results database as the page sees it: an open store and its runs, or why there is none.
+
+    Attributes:
+        store: the open store, or None.
+        runs: its runs (empty without a store).
+        info: a message for a missing database (shown as information).
+        warning: a message for a database that cannot be used.
+    """
+
+    store: ResultsStore | None
+    runs: pd.DataFrame
+    info: str | None = None
+    warning: str | None = None
+
+    @property
+    def run_ids(self) -> list[str]:
+        """Run ids, newest first."""
+        return list(self.runs["run_id"]) if not self.runs.empty else []
+
+    @property
+    def widget_key(self) -> str:
+        """A run picker key that changes with the runs present (a new run shows the newest two again)."""
+        return f"bf.runs.{zlib.crc32(' '.join(self.run_ids).encode())}"
+
+    def label(self, run_id: str) -> str:
+        """A run as the pickers show it."""
+        r = self.runs.set_index("run_id").loc[run_id]
+        return (
+            f"{r['model_name']} · {r['data_description']} · {r['n_done']}/{r['n_planned']} images · "
+            f"{r['status']} · {run_id[:8]}"
+        )
+
+
+def stored_runs(db_path: str, open_store: Callable[[str], ResultsStore]) -> StoredRuns:
+    """Open the results database with ``open_store`` (the app's cached opener) and list its runs."""
+    try:
+        store = open_store(db_path)
+        return StoredRuns(store, store.runs())
+    except StoreError as err:
+        if err.reason == "missing":
+            info = f"{db_path}: no results database yet. Run an evaluation below; live and published rows"
+            info += " are shown."
+            return StoredRuns(None, pd.DataFrame(), info=info)
+        return StoredRuns(None, pd.DataFrame(), warning=f"{err}. Showing live and published results only.")
+
+
+@dataclass
+class Table:
+    """The Table V frame of every row block, with its conventions and what could not be read.
+
+    Attributes:
+        full: rows (source, model, threshold), columns the classes and ``mean``, in %.
+        conventions: one line per block kind.
+        warnings: runs left out, with the reason.
+        live_source: the ``source`` of the live rows.
+    """
+
+    full: pd.DataFrame
+    conventions: list[str]
+    warnings: list[str]
+    live_source: str
+
+    def shown(self, classes: Sequence[str], sort_by: str, descending: bool) -> pd.DataFrame:
+        """The chosen class columns, sorted by ``sort_by`` (``"(table order)"`` keeps the order)."""
+        by = None if sort_by == "(table order)" else sort_by
+        return tv.select(self.full, classes=classes, sort_by=by, ascending=not descending)
+
+    def csv(self, shown: pd.DataFrame) -> str:
+        """CSV export of the shown table."""
+        return table_v_csv(tv.flat(shown))
+
+    def delta(self, a: tuple[str, str], b: tuple[str, str], columns: Sequence[str]) -> pd.DataFrame:
+        """B − A in percentage points for the shown columns (thresholds matched in order)."""
+        return tv.difference(self.full, a, b)[list(columns)]
+
+    def latex(self, shown: pd.DataFrame) -> str:
+        """LaTeX export of the shown table, its conventions as the caption."""
+        return table_v_latex(tv.flat(shown), caption="Boundary F-score (%). " + " ".join(self.conventions))
+
+
+def table_height(n_rows: int) -> int:
+    """Pixels for a table of ``n_rows`` rows, at most 600 (then it scrolls)."""
+    return min(600, 38 + 35 * n_rows)
+
+
+def live_source(image_name: str, height: int, width: int) -> str:
+    """The ``source`` label of live rows."""
+    return f"live: {image_name} ({width}×{height})"
+
+
+def table(
+    store: ResultsStore | None,
+    chosen_runs: Sequence[str],
+    live: Mapping[str, ImageScores],
+    source: str,
+    image_hw: tuple[int, int],
+) -> Table:
+    """Row blocks in reading order: the chosen stored runs, live rows of this image, then the paper's."""
+    blocks, conventions, warnings = [], [], []
+    for run_id in chosen_runs:
+        try:
+            frame = run_tables.table_v(store, run_id)
+        except StoreError as err:
+            warnings.append(f"{err}. Run {run_id[:8]} is left out.")
+            continue
+        info = frame.attrs["run"]
+        blocks.append(tv.store_rows(frame, source=f"store run {run_id[:8]}", model=info["model_name"]))
+        size = [(info["image_height"], info["image_width"])]
+        conventions.append(
+            f"Run {run_id[:8]} ({info['model_name']}, {info['data_description']}): "
+            + convention_text(info["thresholds"], info["radii_px"], size, frame.attrs["n_images"])
+        )
+    for name, s in live.items():
+        one = reduce.table_v(reduce.stack([s.stats]))
+        blocks.append(tv.live_rows(one, s.thresholds, s.radii, source=source, model=name))
+    if live:
+        s = next(iter(live.values()))
+        conventions.append(
+            "Live rows: "
+            + convention_text(s.thresholds, s.radii, [image_hw], 1)
+            + " One image only: classes absent from both maps score 1, so these rows run high."
+        )
+    blocks.append(tv.published_rows())
+    conventions.append(
+        f"Published rows: Cityscapes val, ResNet-101, {PAPER_IMAGE_SIZE[0]}×{PAPER_IMAGE_SIZE[1]}"
+        f" ({_PAPER_PX} px = {'/'.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} of the diagonal)."
+    )
+    return Table(tv.combine(blocks), conventions, warnings, source)
+
+
+@dataclass
+class Difference:
+    """The two-model difference: the blocks to choose from and the default pair (indices)."""
+
+    groups: list[tuple[str, str]]
+    a_index: int
+    b_index: int
+
+
+def difference(t: Table) -> Difference | None:
+    """Default: GALD minus GA on this image when both live rows exist, else the first two blocks."""
+    groups = tv.row_groups(t.full)
+    if len(groups) < 2:
+        return None
+    live = [g for g in groups if g[0] == t.live_source]
+    a, b = (live[0], live[1]) if len(live) == 2 else (groups[0], groups[1])
+    return Difference(groups, groups.index(a), groups.index(b))
+
+
+@dataclass
+class PerImage:
+    """One run's images, worst first, each with a link to the Compare page.
+
+    Attributes:
+        frame: ``image``, ``height``, ``width``, ``miou``, ``F@<th>`` columns and ``open`` (a URL).
+        columns: the columns to show, in order.
+        f_columns: the ``F@<th>`` columns.
+        pair: the Compare page's models, ``{"ga": ..., "gald": ...}``.
+        threshold_px: the tolerance the links carry.
+        caption: what the rows mean.
+        warning: why the rows could not be read (then ``frame`` is empty).
+    """
+
+    frame: pd.DataFrame
+    columns: list[str] = field(default_factory=list)
+    f_columns: list[str] = field(default_factory=list)
+    pair: dict[str, str] = field(default_factory=dict)
+    threshold_px: int = PAPER_RADII_PX[0]
+    caption: str = ""
+    warning: str | None = None
+
+    def open_view(self, image: str) -> dict[str, object]:
+        """The view the "Open on Compare" button selects."""
+        return {"image": image, **self.pair, "threshold": self.threshold_px}
+
+
+def per_image(store: ResultsStore, run_id: str, px: int, ga_name: str, gald_name: str) -> PerImage:
+    """The per-image table of a run, sorted by boundary F at the tolerance picked as Table V's ``px``.
+
+    The tolerance is chosen by its index among the run's thresholds, so runs at any image size sort by
+    their own radius of that threshold.
+    """
+    try:
+        info = store.run(run_id)
+        t = threshold_index(px)
+        t = t if t < len(info["thresholds"]) else 0
+        column = f"F@{info['thresholds'][t]:g}"
+        frame = run_tables.per_image(store, run_id, sort_by=column)
+    except StoreError as err:
+        return PerImage(pd.DataFrame(), warning=f"{err}. Per-image rows are not available.")
+    if frame.empty:
+        return PerImage(frame)
+    is_gald = info["ld_kind"] != "none"
+    model = info["model_name"]
+    pair = {"ga": ga_name, "gald": model} if is_gald else {"ga": model, "gald": gald_name}
+    frame["open"] = ["compare?" + urlencode({"image": n, **pair, "threshold": px}) for n in frame["image"]]
+    f_columns = [c for c in frame if c.startswith("F@")]
+    caption = (
+        f"Sorted by boundary F at {info['radii_px'][t]} px ({column[2:]} of the diagonal), worst first; per"
+        " image, IoU and F are averaged over the classes present in GT or prediction. Links open the image"
+        f" on the Compare page with {pair['ga']} (GA) and {pair['gald']} (GALD) in a new tab."
+    )
+    columns = ["image", "height", "width", "miou", *f_columns, "open"]
+    return PerImage(frame, columns, f_columns, pair, px, caption)
+
+
+@dataclass
+class Curves:
+    """F against tolerance: model → (radii, class-mean F), its figure and what could not be read."""
+
+    curves: dict[str, tuple[list[int], list[float]]]
+    warnings: list[str]
+    caption: str = CURVE_CAPTION
+
+    def figure(self):
+        """The plotly figure (Table V's radii dotted)."""
+        return f_vs_tolerance(self.curves, marks=PAPER_RADII_PX)
+
+    def paper_figure(self):
+        """The matplotlib figure for export, the caption under it."""
+        return tolerance_curves(self.curves, caption=self.caption, marks=PAPER_RADII_PX)
+
+
+def curves(
+    stored: StoredRuns, chosen_runs: Sequence[str], live: Mapping[str, tuple[list[int], list[float]]]
+) -> Curves:
+    """Live curves of this image (``name (live, this image)``) and the chosen runs' curves."""
+    out = {f"{name} (live, this image)": curve for name, curve in live.items()}
+    warnings = []
+    for run_id in chosen_runs:
+        try:
+            tol = run_tables.f_vs_tolerance(stored.store, run_id)
+        except StoreError as err:
+            warnings.append(f"{err}. No curve for run {run_id[:8]}.")
+            continue
+        if not tol.empty:
+            name = stored.runs.set_index("run_id").loc[run_id, "model_name"]
+            out[f"{name} (run {run_id[:8]})"] = (tol["radius_px"].tolist(), tol["mean"].tolist())
+    return Curves(out, warnings)
+
+
+def live_curve(pred, gt) -> tuple[list[int], list[float]]:
+    """F at 1-20 px on one image, mean over all classes (Table V's reduction on one image)."""
+    radii, _, mean = reduce.tolerance_curve(reduce.stack([score_image(pred, gt)]))
+    return radii, mean.tolist()
+
+
+def job_caption(ga: str, gald: str, data_spec: str, db_path: str) -> str:
+    """What the evaluation button does."""
+    return (
+        f"Runs `{ga}` and `{gald}` on `{data_spec}` into `{db_path}`; longer runs belong "
+        f"to `python -m gald_viz.evaluate model --model NAME --data {data_spec} --limit N`."
+    )
+
+
+def evaluate(
+    models: Sequence[str],
+    data_spec: str,
+    *,
+    limit: int,
+    device: str,
+    db: str,
+    progress: Callable[[float, str], None],
+) -> list[str]:
+    """Run (or resume) one evaluation job per model, reporting ``progress(fraction, text)`` as it goes.
+
+    Returns:
+        The run ids.
+
+    Raises:
+        ValueError: a job cannot run (StoreError and JobError among them).
+    """
+    ids = []
+    for i, model in enumerate(models):
+
+        def report(done: int, total: int, name: str | None, i: int = i, model: str = model) -> None:
+            text = f"{model}: {done}/{total} images" + (f" ({name})" if name else "")
+            progress((i + done / max(total, 1)) / len(models), text)
+
+        ids.append(run_job(model, data_spec, limit=limit, device=device, db=db, progress=report))
+    progress(1.0, "done")
+    return ids
