@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from gald_viz.data.images import ImageReadError, read_label_map
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
 from gald_viz.metrics import reduce
 from gald_viz.metrics.boundary import check_thresholds
@@ -98,27 +98,15 @@ def find_pairs(pred_dir: str | Path, gt_dir: str | Path) -> list[tuple[str, Path
 
 
 def read_train_ids(path: str | Path) -> np.ndarray:
-    """Read a single-channel trainId PNG (8- or 16-bit grey, or palette indices).
-
-    Args:
-        path: the PNG file.
-
-    Returns:
-        H×W integer array of trainIds.
+    """Read a single-channel trainId PNG (8- or 16-bit grey, or palette indices) through data/images.
 
     Raises:
-        FolderError: the file cannot be read or has more than one channel.
+        FolderError: the file cannot be read or is not a single-channel id map (message names it).
     """
     try:
-        with Image.open(path) as img:
-            bands = img.getbands()
-            if len(bands) != 1:
-                raise FolderError(
-                    f"{path}: has {len(bands)} channels ({img.mode}); expected a single-channel trainId PNG"
-                )
-            return np.array(img)
-    except OSError as exc:
-        raise FolderError(f"{path}: cannot be read as an image ({exc})") from exc
+        return read_label_map(path)
+    except ImageReadError as exc:
+        raise FolderError(str(exc)) from exc
 
 
 def _check_gt_train_ids(gt: np.ndarray, path: Path) -> None:

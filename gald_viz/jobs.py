@@ -25,6 +25,7 @@ from torch import nn
 from gald_viz.checkpoints import load_model
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
 from gald_viz.data.sources import open_source
+from gald_viz.data.spec import DataSpec, parse_spec
 from gald_viz.inference import predict, resolve_device
 from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.boundary import check_thresholds, radii_px
@@ -126,7 +127,7 @@ def _catch_up_fourway(store: ResultsStore, run_id: str, pairs, source, num_class
 
 def run_job(
     model: str | os.PathLike | nn.Module,
-    data: str,
+    data: str | DataSpec,
     limit: int | None = None,
     device: str = "auto",
     db: str | os.PathLike | ResultsStore = DEFAULT_DB,
@@ -138,7 +139,9 @@ def run_job(
 
     Args:
         model: a bundled name, a checkpoint path (see ``checkpoints.load_model``), or a loaded model.
-        data: a source spec (``synthcity:val``, ``cityscapes:val[:ROOT]``, ``folders:IMAGES,LABELS``).
+        data: a :data:`~gald_viz.data.spec.DataSpec` or its text (``synthcity:val``,
+            ``cityscapes:val[:ROOT]``, ``folders:IMAGES,LABELS``); the run records its canonical text, so
+            two spellings of the same data are one run.
         limit: evaluate only the first ``limit`` images.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         db: the results database file (predictions go to ``predictions/`` beside it), or an open store.
@@ -160,9 +163,10 @@ def run_job(
         dev = resolve_device(device)
         net = model if isinstance(model, nn.Module) else load_model(model, device=str(dev))
         ths = check_thresholds(thresholds)
+        data = parse_spec(data)
         source = open_source(data, limit=limit)
         if len(source) == 0:
-            raise JobError(f"data {data!r}: the source holds no images")
+            raise JobError(f"data {str(data)!r}: the source holds no images")
         first = source[0]
         spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths)
         with store.run_lock(spec.run_id):
@@ -188,7 +192,7 @@ def _opened(db: str | os.PathLike | ResultsStore, read_only: bool = False):
 
 
 def _run_spec(
-    net: nn.Module, data: str, limit: int | None, source, size: tuple[int, int], thresholds
+    net: nn.Module, data: DataSpec, limit: int | None, source, size: tuple[int, int], thresholds
 ) -> RunSpec:
     name, path, sha256 = _checkpoint_identity(net)
     num_classes = int(net.num_classes)
@@ -200,7 +204,7 @@ def _run_spec(
         arch=str(net.arch),
         ld_kind=str(net.ld_kind),
         model_options=dict(net.options),
-        data_spec=data,
+        data_spec=str(data),
         data_description=source.describe(),
         data_limit=limit,
         image_height=height,

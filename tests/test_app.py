@@ -210,10 +210,8 @@ def test_a_checkpoint_rewritten_at_the_same_path_gives_fresh_results(tmp_path, m
     from gald_viz.ui import cache
 
     curves = []
-    f_vs_tolerance = cache.f_vs_tolerance
-    monkeypatch.setattr(
-        cache, "f_vs_tolerance", lambda *a, **k: curves.append(a[0]) or f_vs_tolerance(*a, **k)
-    )
+    live_curve = cache.live_curve
+    monkeypatch.setattr(cache, "live_curve", lambda *a, **k: curves.append(a[0]) or live_curve(*a, **k))
 
     path = str(tmp_path / "ga.safetensors")
     image = np.zeros((64, 128, 3), np.uint8)

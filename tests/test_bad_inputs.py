@@ -560,7 +560,7 @@ def test_cli_truncated_label(tmp_path):
     data = (pred_dir / "a.png").read_bytes()
     (pred_dir / "a.png").write_bytes(data[: len(data) // 2])
     proc = cli("gald_viz.evaluate", "folders", "--pred", str(pred_dir), "--gt", str(gt_dir))
-    assert_user_error(proc, str(pred_dir / "a.png"), "cannot be read")
+    assert_user_error(proc, str(pred_dir / "a.png"), "truncated or corrupt")
 
 
 def test_cli_gt_not_train_ids(tmp_path):

@@ -146,7 +146,8 @@ def read_label_map(source: str | os.PathLike | bytes, name: str | None = None) -
     """Read a single-channel label PNG (ids 0..255) as an H×W uint8 array, values unchanged.
 
     Palette PNGs give their palette indices (not colours); 16-bit files are accepted when every
-    value fits in 0..255. Colour label images are refused, since colours are not ids.
+    value fits in 0..255. Images with several channels are refused (also grey-looking RGB), since
+    colours are not ids.
 
     Args:
         source: a path or the file's bytes.
@@ -170,12 +171,10 @@ def read_label_map(source: str | os.PathLike | bytes, name: str | None = None) -
                 f"{label}: label values {int(ids.min())}..{int(ids.max())} do not fit ids 0..255"
             )
         return ids.astype(np.uint8)
-    if mode in ("RGB", "RGBA"):
-        rgb = np.asarray(image)[:, :, :3]
-        if (rgb[:, :, 0] == rgb[:, :, 1]).all() and (rgb[:, :, 1] == rgb[:, :, 2]).all():
-            return np.ascontiguousarray(rgb[:, :, 0])
+    bands = len(image.getbands())
+    got = f"{bands} channels, mode {mode!r}" if bands > 1 else f"mode {mode!r}"
     raise ImageReadError(
-        f"{label}: a label map must be a single-channel image of class ids (got mode {mode!r}; "
+        f"{label}: a label map must be a single-channel image of class ids (got {got}; "
         "colour-coded labels such as *_gtFine_color.png cannot be read as ids)"
     )
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from gald_viz.data.images import ImageReadError, read_label_map, write_png
 from gald_viz.store.errors import StoreError
 
 
@@ -47,29 +46,23 @@ def write_prediction(root: Path, run_id: str, image: str, label_map: np.ndarray)
     """
     relative = Path("predictions") / run_id / prediction_filename(image)
     final = root / relative
-    temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(label_map, dtype=np.uint8))
-    if not ok:
-        raise StoreError(final, "could not be encoded as PNG", reason="io", what="prediction")
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as handle:
-            handle.write(encoded.tobytes())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
+        write_png(final, np.ascontiguousarray(label_map, dtype=np.uint8), atomic=True)
+    except ValueError as exc:
+        raise StoreError(
+            final, f"could not be encoded as PNG ({exc})", reason="io", what="prediction"
+        ) from exc
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise StoreError(final, f"cannot be written ({exc})", reason="io", what="prediction") from exc
     return relative.as_posix()
 
 
 def read_prediction(path: Path) -> np.ndarray:
     """A stored predicted trainId map (H x W uint8)."""
-    label_map = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if label_map is None or label_map.ndim != 2:
-        raise StoreError(path, "is missing or unreadable", reason="missing", what="prediction")
-    return label_map
+    try:
+        return read_label_map(path)
+    except ImageReadError as exc:
+        raise StoreError(path, "is missing or unreadable", reason="missing", what="prediction") from exc
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ class RunSpec:
     arch: str
     ld_kind: str
     model_options: Mapping[str, object]
-    data_spec: str
+    data_spec: str  # the canonical text of a gald_viz.data.spec.DataSpec (str(spec))
     data_description: str
     data_limit: int | None
     image_height: int

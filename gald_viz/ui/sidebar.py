@@ -7,7 +7,7 @@ falls back to the built-in data or the bundled model, so it stays usable.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 import torch
@@ -17,14 +17,14 @@ from gald_viz.data.images import read_image, read_label_map
 from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, to_train_ids
 from gald_viz.data.sample import Sample
 from gald_viz.data.sources import open_source
+from gald_viz.data.spec import CityscapesSpec, DataSpec, SynthCitySpec, parse_spec
 from gald_viz.inference import resolve_device
 from gald_viz.ui import cache
 from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
 
-SYNTHCITY_SIZE = (1024, 2048)
-"""SynthCity is generated at Cityscapes' resolution, so pixel radii match the paper's 3/5/9/12 px."""
-SYNTHCITY_JOB_SPEC = "synthcity:val"
-"""The spec jobs and the command line use for the same scenes (1024×2048, seed 0; ``--limit`` picks N)."""
+SYNTHCITY_JOB_SPEC = SynthCitySpec(split="val")
+"""The spec jobs and the command line use for the built-in scenes (SynthCity val at Cityscapes' 1024×2048,
+so pixel radii match the paper's 3/5/9/12 px; seed 0; ``--limit`` picks N)."""
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Settings:
     """What the sidebar resolved to; every page works from this.
 
     Attributes:
-        data_spec: the source spec evaluation jobs open for these images (``synthcity:val``,
+        data_spec: the spec evaluation jobs open for these images (``synthcity:val``,
             ``cityscapes:val:ROOT``, ``folders:IMAGES,LABELS``); None for an uploaded image.
         source_text: the data's provenance (``describe()`` of the source).
         names: the image names of the source.
@@ -43,7 +43,7 @@ class Settings:
         opacity: overlay opacity in [0, 1].
     """
 
-    data_spec: str | None
+    data_spec: DataSpec | None
     source_text: str
     names: list[str]
     sample: Sample
@@ -59,21 +59,26 @@ class Settings:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _source(spec: str, stamp: str = ""):
-    """Open a data source once per spec (the readers list files; images load on demand).
+def _opened(spec_text: str, stamp: str):
+    """Open a data source once per spec text (the readers list files; images load on demand).
 
     ``stamp`` (the folders' modification times) is only part of the cache key: a changed folder is
     listed again.
     """
-    return open_source(spec)
+    return open_source(spec_text)
 
 
-def synthcity_spec(count: int) -> str:
-    """The source spec of the built-in data: SynthCity val at 1024×2048, ``count`` scenes."""
-    return f"synthcity:val:count={count},size={SYNTHCITY_SIZE[0]}x{SYNTHCITY_SIZE[1]}"
+def _source(spec: DataSpec, stamp: str = ""):
+    """The open source of a spec (cached by its canonical text)."""
+    return _opened(str(spec), stamp)
 
 
-def data_source_ui() -> tuple[str, str | None]:
+def synthcity_spec(count: int) -> SynthCitySpec:
+    """The spec of the built-in data: SynthCity val at 1024×2048, ``count`` scenes."""
+    return replace(SYNTHCITY_JOB_SPEC, count=count)
+
+
+def data_source_ui() -> tuple[str, DataSpec | None]:
     """The chosen source kind and its spec for :func:`gald_viz.data.sources.open_source` (None: upload).
 
     The fields of the other kinds keep what was typed (``persist_state``) while they are hidden.
@@ -86,7 +91,7 @@ def data_source_ui() -> tuple[str, str | None]:
             help="Defaults to $CITYSCAPES_DATASET",
             persist_state="session",
         ).strip()
-        return kind, f"cityscapes:val:{root}" if root else "cityscapes:val"
+        return kind, CityscapesSpec(split="val", root=root or None)
     if kind == SOURCES[2]:
         images = st.text_input("Images folder", key="sb.images_dir", persist_state="session").strip()
         labels = st.text_input(
@@ -95,7 +100,7 @@ def data_source_ui() -> tuple[str, str | None]:
             help="trainId or labelId PNGs, same names",
             persist_state="session",
         ).strip()
-        return kind, f"folders:{images},{labels}"
+        return kind, parse_spec(f"folders:{images},{labels}")
     if kind == SOURCES[3]:
         return kind, None
     count = st.number_input(
@@ -215,8 +220,8 @@ def _folder_stamp(kind: str) -> str:
 
 
 def _load_data(
-    kind: str, spec: str | None, default_spec: str
-) -> tuple[str | None, str, list[str], Sample, str]:
+    kind: str, spec: DataSpec | None, default_spec: DataSpec
+) -> tuple[DataSpec | None, str, list[str], Sample, str]:
     """Resolve the source and the current image; on bad input, say why and use SynthCity.
 
     Returns:
@@ -239,7 +244,7 @@ def _load_data(
     try:
         src = _source(spec, _folder_stamp(kind))
         if len(src) == 0:
-            raise ValueError(f"source {spec!r}: no images found")
+            raise ValueError(f"source {str(spec)!r}: no images found")
     except ValueError as err:
         st.error(f"{err}. Showing SynthCity instead.")
         spec, src = default_spec, _source(default_spec)
@@ -255,13 +260,13 @@ def _load_data(
     return spec, src.describe(), names, s, cache.image_key(_cache_text(spec, src), s.name)
 
 
-def _cache_text(spec: str, src) -> str:
+def _cache_text(spec: DataSpec, src) -> str:
     """What identifies a source's images in cache keys.
 
     SynthCity scenes do not depend on how many are listed, so they are keyed by the job spec, not
     the count; other sources by their provenance text (folders, encoding).
     """
-    return SYNTHCITY_JOB_SPEC if spec.startswith("synthcity:") else src.describe()
+    return str(SYNTHCITY_JOB_SPEC) if isinstance(spec, SynthCitySpec) else src.describe()
 
 
 def _load_model(picked: str, fallback: str, device: str, label: str) -> cache.LoadedModel:
@@ -303,7 +308,7 @@ def render_sidebar() -> Settings:
     ga = _load_model(ga_pick, DEFAULT_GA_MODEL, device, "GA model")
     gald = _load_model(gald_pick, DEFAULT_GALD_MODEL, device, "GALD model")
     return Settings(
-        data_spec=SYNTHCITY_JOB_SPEC if spec is not None and spec.startswith("synthcity:") else spec,
+        data_spec=SYNTHCITY_JOB_SPEC if isinstance(spec, SynthCitySpec) else spec,
         source_text=source_text,
         names=names,
         sample=s,

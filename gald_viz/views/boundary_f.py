@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES
+from gald_viz.data.spec import DataSpec
 from gald_viz.jobs import run_job
 from gald_viz.metrics import reduce
 from gald_viz.metrics import runs as run_tables
@@ -303,7 +304,7 @@ def live_curve(pred, gt) -> tuple[list[int], list[float]]:
     return radii, mean.tolist()
 
 
-def job_caption(ga: str, gald: str, data_spec: str, db_path: str) -> str:
+def job_caption(ga: str, gald: str, data_spec: DataSpec, db_path: str) -> str:
     """What the evaluation button does."""
     return (
         f"Runs `{ga}` and `{gald}` on `{data_spec}` into `{db_path}`; longer runs belong "
@@ -313,7 +314,7 @@ def job_caption(ga: str, gald: str, data_spec: str, db_path: str) -> str:
 
 def evaluate(
     models: Sequence[str],
-    data_spec: str,
+    data_spec: DataSpec | str,
     *,
     limit: int,
     device: str,
