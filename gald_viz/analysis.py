@@ -7,13 +7,16 @@ pixel?" by indexing those arrays, well under a millisecond.
 
 Geometry (the scale chain): a native image H×W is resized by ``model.input_scale`` to the model input
 H'×W' (cv2 pixel-centre convention), padded to ``min_input_size`` if smaller, and the model's feature
-cell (row j, column i) is centred on model-input pixel (``stride``·i, ``stride``·j) (see
-:mod:`gald_viz.models.backbone`). In native pixels a cell centre is therefore
-x = (stride·i + 0.5)·W/W' − 0.5, and the effective stride is stride·W/W'.
+cell (row j, column i) is centred on model-input pixel (``stride``·i, ``stride``·j) (zoo models,
+``"cell_centres"``) or stretched over the padded input (official models, ``"stretch"``). In native
+pixels a zoo cell centre is therefore x = (stride·i + 0.5)·W/W' − 0.5, and the effective stride is
+stride·W/W'. :class:`~gald_viz.mechanisms.geometry.CellGeometry` is the one definition of both
+(:attr:`Analysis.cells`).
 
 LDv2 neighbours of cell (j, i) are the cells (j + r·a, i + r·b), a, b ∈ {−k//2 … k//2}, in row-major
-order. Neighbours outside the feature map are zero-padded (:mod:`gald_viz.models.ldv2`): they keep a
-softmax weight (logit 0) but carry no value. :class:`AffinityView` flags them and reports their share.
+order (:func:`gald_viz.models.ldv2.window_offsets`). Neighbours outside the feature map are zero-padded
+(:mod:`gald_viz.models.ldv2`): they keep a softmax weight (logit 0) but carry no value.
+:class:`AffinityView` flags them and reports their share.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from gald_viz.inference import (
     resolve_device,
     upsample_logits,
 )
+from gald_viz.mechanisms.geometry import CellGeometry
 from gald_viz.models.contract import SegmentationModel
+from gald_viz.models.ldv2 import window_offsets
 
 #: Taps reduced to a channel-mean map (h×w) for display.
 MEAN_MAP_TAPS = ("backbone", "ga", "ld", "ldv1.mask")
@@ -69,6 +74,9 @@ class Analysis:
         input_size: (H', W') after ``input_scale`` (the model input, before padding).
         feature_size: (h, w) of the stride-``stride`` maps.
         stride: model-input pixels per feature cell (8).
+        logit_geometry: where cells sit on the model input, ``"cell_centres"`` (zoo) or ``"stretch"``
+            (official models; :class:`~gald_viz.mechanisms.geometry.CellGeometry`).
+        padded_size: (P_h, P_w) fed to the model (None: ``input_size``).
         maps: channel-mean maps h×w float32 of the taps in :data:`MEAN_MAP_TAPS` the model has.
         ga_features: the full GA output X_g, C×h×w float16, for PCA and single-channel views (None
             without a GA head).
@@ -87,6 +95,8 @@ class Analysis:
     input_size: tuple[int, int]
     feature_size: tuple[int, int]
     stride: int
+    logit_geometry: str = "cell_centres"
+    padded_size: tuple[int, int] | None = None
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     ga_features: np.ndarray | None = None
     ldv1_mask: np.ndarray | None = None
@@ -96,29 +106,27 @@ class Analysis:
     probe_preds: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
+    def cells(self) -> CellGeometry:
+        """Where the feature cells sit on the native image."""
+        return CellGeometry.of(self)
+
+    @property
     def scale(self) -> tuple[float, float]:
         """Native pixels per model-input pixel, (y, x)."""
-        return self.native_size[0] / self.input_size[0], self.native_size[1] / self.input_size[1]
+        return self.cells.scale
 
     @property
     def effective_stride(self) -> tuple[float, float]:
         """Native pixels per feature cell, (y, x)."""
-        sy, sx = self.scale
-        return self.stride * sy, self.stride * sx
+        return self.cells.effective_stride
 
     def cell_of(self, x: float, y: float) -> tuple[int, int]:
         """Feature cell (row, col) whose centre is nearest to native pixel (x, y)."""
-        sy, sx = self.scale
-        row = round(((y + 0.5) / sy - 0.5) / self.stride)
-        col = round(((x + 0.5) / sx - 0.5) / self.stride)
-        return min(max(row, 0), self.feature_size[0] - 1), min(max(col, 0), self.feature_size[1] - 1)
+        return self.cells.nearest_cell(x, y)
 
     def cell_centre(self, row: np.ndarray | float, col: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Native (x, y) of feature cell centres (may lie outside the image for outside cells)."""
-        sy, sx = self.scale
-        x = (np.asarray(col) * self.stride + 0.5) * sx - 0.5
-        y = (np.asarray(row) * self.stride + 0.5) * sy - 0.5
-        return x, y
+        return self.cells.centres(row, col)
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,9 @@ def analyse(model: SegmentationModel, image: np.ndarray, *, device: str | torch.
         native_size=native,
         input_size=size,
         feature_size=(int(logits.shape[2]), int(logits.shape[3])),
-        stride=model.output_stride,
+        stride=geometry["stride"],
+        logit_geometry=geometry["geometry"],
+        padded_size=padded,
         maps={n: taps[n][0].mean(0).numpy() for n in MEAN_MAP_TAPS if n in taps},
         ga_features=taps["ga"][0].to(torch.float16).numpy() if "ga" in taps else None,
         ldv1_mask=taps["ldv1.mask"][0].to(torch.float16).numpy() if "ldv1.mask" in taps else None,
@@ -231,10 +241,7 @@ def _window(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     """(dy, dx) cell offsets of the k² LDv2 neighbours, row-major like the affinity channels."""
     if analysis.affinity is None or analysis.ldv2_kernel is None or analysis.ldv2_dilation is None:
         raise AnalysisError(f"model {analysis.arch!r} has no LDv2 affinity to look at")
-    half = analysis.ldv2_kernel // 2
-    steps = analysis.ldv2_dilation * (np.arange(analysis.ldv2_kernel) - half)
-    dy, dx = np.meshgrid(steps, steps, indexing="ij")
-    return dy.ravel(), dx.ravel()
+    return window_offsets(analysis.ldv2_kernel, analysis.ldv2_dilation)
 
 
 def _check_gt(analysis: Analysis, gt: np.ndarray) -> np.ndarray:
@@ -246,11 +253,7 @@ def _check_gt(analysis: Analysis, gt: np.ndarray) -> np.ndarray:
 
 def _gt_at(analysis: Analysis, gt: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """GT label at the native pixel nearest to each cell centre (clamped into the image)."""
-    cx, cy = analysis.cell_centre(rows, cols)
-    h, w = analysis.native_size
-    px = np.clip(np.rint(cx), 0, w - 1).astype(np.intp)
-    py = np.clip(np.rint(cy), 0, h - 1).astype(np.intp)
-    return gt[py, px]
+    return gt[analysis.cells.nearest_pixels(rows, cols)]
 
 
 def _entropy(weights: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -274,13 +277,14 @@ def affinity_at(analysis: Analysis, x: int, y: int, gt: np.ndarray | None = None
     if not (0 <= x < w_img and 0 <= y < h_img):
         raise AnalysisError(f"pixel (x={x}, y={y}) is outside the {w_img}×{h_img} image")
     x, y = int(x), int(y)
-    row, col = analysis.cell_of(x, y)
+    cells = analysis.cells
+    row, col = cells.nearest_cell(x, y)
     k = analysis.ldv2_kernel
     weights = analysis.affinity[:, row, col].astype(np.float64)
     rows, cols = row + dy, col + dx
-    inside = (rows >= 0) & (rows < analysis.feature_size[0]) & (cols >= 0) & (cols < analysis.feature_size[1])
-    px, py = analysis.cell_centre(rows, cols)
-    cx, cy = analysis.cell_centre(row, col)
+    inside = cells.in_map(rows, cols)
+    px, py = cells.centres(rows, cols)
+    cx, cy = cells.centres(row, col)
     entropy = float(_entropy(weights))
     same = gt_class = None
     if gt is not None:

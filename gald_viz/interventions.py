@@ -11,10 +11,12 @@ the classifier sees next to X (Eq. 3). Issue #12 asks what each contributes by r
 - ``context=off``: the GA/LD output Z replaced by zeros before the classifier (only X remains).
 
 Each is a forward hook (or pre-hook) that returns the replacement tensor at a module on the forward path:
-the ``ldv1.mask`` tap's identity module (on the path: LDv1 multiplies by its output); the LDv2 module
-itself, whose output is recomputed from its input with the fixed kernel (its ``affinity`` tap only
-observes the weights, so a hook there would change nothing; the tap still records the learned weights);
-and the classifier's input, whose first channels are Z (``concat(Z, X)``).
+the ``ldv1.mask`` tap's identity module (LDv1 multiplies by its output); the ``ldv2.affinity`` tap's
+identity module (Eq. 8 distributes with its output, :mod:`gald_viz.models.ldv2`), which then returns the
+fixed k² weights; and the classifier's input, whose first channels are Z (``concat(Z, X)``). Hooks run
+in the order they were registered, so a :class:`~gald_viz.hooks.FeatureRecorder` entered inside the block
+records the replaced mask or kernel (the ``ldv2.affinity`` tap: 1/k² everywhere, or one-hot on the
+centre), not the learned one.
 
 Hooks fire for every forward of the module, so the block holds the model's lock
 (:func:`gald_viz.hooks.model_lock`): other threads wait, this thread may run ``inference`` inside.
@@ -26,7 +28,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from gald_viz.hooks import available_taps, model_lock
@@ -68,36 +69,22 @@ def _ldv1_mask(model: nn.Module, name: str, value: str) -> Callable[[], object]:
     return module.register_forward_hook(replace).remove
 
 
-def _fixed_kernel(module: LDv2, x: torch.Tensor, value: str) -> torch.Tensor:
-    """Eq. 8 with fixed weights: g(x) at the centre, or the mean of g over the k² window (zeros outside)."""
-    dtype = torch.promote_types(x.dtype, torch.float32)
-    with torch.autocast(x.device.type, enabled=False):
-        values = F.conv2d(x.to(dtype), module.g.weight.to(dtype))
-    if value == "centre":
-        return values
-    offsets = module.offsets()
-    weight = 1.0 / len(offsets)
-    h, w = values.shape[2:]
-    out = torch.zeros_like(values)
-    for dy, dx in offsets:
-        y0, y1, x0, x1 = max(0, -dy), min(h, h - dy), max(0, -dx), min(w, w - dx)
-        if y0 < y1 and x0 < x1:
-            out[:, :, y0:y1, x0:x1] += weight * values[:, :, y0 + dy : y1 + dy, x0 + dx : x1 + dx]
-    return out
-
-
 def _ldv2_kernel(model: nn.Module, name: str, value: str) -> Callable[[], object]:
-    path, _ = _tap_module(model, "ldv2.affinity", name)
-    module = model.get_submodule(path.rpartition(".")[0])
-    if not isinstance(module, LDv2):
+    path, tap = _tap_module(model, "ldv2.affinity", name)
+    if not isinstance(model.get_submodule(path.rpartition(".")[0]), LDv2):
         raise ValueError(
             f"intervention {name!r}: the 'ldv2.affinity' tap of {_arch(model)} is not in an LDv2"
         )
 
-    def replace(mod: LDv2, inputs: tuple[torch.Tensor, ...], _out: torch.Tensor) -> torch.Tensor:
-        return _fixed_kernel(mod, inputs[0], value)
+    def replace(_module: nn.Module, _inputs: object, weights: torch.Tensor) -> torch.Tensor:
+        k2 = weights.shape[1]
+        if value == "uniform":
+            return torch.full_like(weights, 1.0 / k2)
+        fixed = torch.zeros_like(weights)
+        fixed[:, k2 // 2] = 1.0
+        return fixed
 
-    return module.register_forward_hook(replace).remove
+    return tap.register_forward_hook(replace).remove
 
 
 def _context_off(model: nn.Module, name: str, _value: str) -> Callable[[], object]:

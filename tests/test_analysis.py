@@ -85,6 +85,26 @@ def test_ldv1_mask_and_scale_chain() -> None:
         affinity_at(result, 3, 3)
 
 
+def test_stretch_geometry_puts_the_last_cell_on_the_last_input_pixel() -> None:
+    from gald_viz.mechanisms.geometry import CellGeometry
+    from gald_viz.models.official import OfficialGALDNet
+
+    torch.manual_seed(0)
+    model = OfficialGALDNet(depth=50, num_classes=3).eval()
+    img = np.random.default_rng(4).integers(0, 256, (120, 150, 3), dtype=np.uint8)
+    result = analyse(model, img, device="cpu")
+    h, w = result.feature_size
+    assert result.logit_geometry == "stretch" and result.padded_size == result.input_size == (120, 150)
+    assert result.cells == CellGeometry.from_model(model, (120, 150), (h, w))
+    # align_corners=True over the padded input: the first and last cells sit on its corner pixels.
+    x, y = result.cell_centre(np.array([0, h - 1]), np.array([0, w - 1]))
+    np.testing.assert_allclose(x, [0, 149], atol=1e-12)
+    np.testing.assert_allclose(y, [0, 119], atol=1e-12)
+    assert 8 * (w - 1) != 149 and 8 * (h - 1) != 119  # where the "cell_centres" chain would put them
+    assert result.cell_of(149, 119) == (h - 1, w - 1) and result.cell_of(0, 0) == (0, 0)
+    assert result.effective_stride == pytest.approx((119 / (h - 1), 149 / (w - 1)))
+
+
 def test_affinity_at_geometry_on_a_real_model(ldv2_model, image) -> None:
     result = analyse(ldv2_model, image, device="cpu")
     view = affinity_at(result, 0, 0)

@@ -45,6 +45,14 @@ def test_uniform_kernel_is_the_model_with_theta_zero(ldv2):
     # CPU default (sparse kernels): bit for bit; the shifted implementation sums in another order.
     assert torch.equal(logits, reference(X))
     assert not torch.equal(logits, ldv2(X))
+    # The tap records the replaced kernel (1/k² everywhere), which θ = 0 gives too.
+    with intervene(ldv2, "ldv2.kernel=uniform"), FeatureRecorder(ldv2, ["ldv2.affinity"]) as taps:
+        ldv2(X)
+    with FeatureRecorder(reference, ["ldv2.affinity"]) as theta_zero:
+        reference(X)
+    assert torch.equal(taps["ldv2.affinity"], theta_zero["ldv2.affinity"])
+    k2 = ldv2.ld.tap_channels
+    assert torch.equal(taps["ldv2.affinity"], torch.full_like(taps["ldv2.affinity"], 1 / k2))
     ldv2.ld.method = reference.ld.method = "shifted"
     try:
         with intervene(ldv2, "ldv2.kernel=uniform"):
@@ -59,6 +67,12 @@ def test_centre_kernel_passes_g_of_the_centre(ldv2):
         logits = ldv2(X)
     x = torch.cat([rec["ga"], rec["backbone"]], dim=1)
     assert torch.equal(rec["ld"], F.conv2d(x, ldv2.ld.g.weight))
+    with intervene(ldv2, "ldv2.kernel=centre"), FeatureRecorder(ldv2, ["ldv2.affinity"]) as taps:
+        ldv2(X)
+    # The tap records the replaced kernel: one-hot on the centre of the k² window.
+    centre = torch.zeros_like(taps["ldv2.affinity"])
+    centre[:, ldv2.ld.tap_channels // 2] = 1
+    assert torch.equal(taps["ldv2.affinity"], centre)
     assert torch.equal(logits, ldv2.classifier(torch.cat([rec["ld"], rec["backbone"]], dim=1)))
 
 

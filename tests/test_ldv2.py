@@ -75,6 +75,31 @@ def test_border_neighbours_take_weight_but_no_value(method: str) -> None:
     assert out[0, 1] == pytest.approx(6 / 9)
 
 
+@pytest.mark.parametrize("method", ["sparse", "shifted"])
+def test_a_hook_on_the_affinity_tap_replaces_the_weights_of_eq8(method: str) -> None:
+    gen = torch.Generator().manual_seed(5)
+    k, r, h, w = 3, 2, 4, 5
+    module = LDv2(3, 2, key_channels=2, kernel=k, dilation=r, method=method).double()
+    x = torch.randn(2, 3, h, w, generator=gen, dtype=torch.float64)
+    fixed = torch.rand(2, k * k, h, w, generator=gen, dtype=torch.float64, requires_grad=True)
+    handle = module.affinity.register_forward_hook(lambda _m, _i, _out: fixed)
+    try:
+        out = module(x)
+        g = torch.einsum("oc,nchw->nohw", module.g.weight[:, :, 0, 0], x)
+        expected = torch.zeros_like(out)
+        for n, (dy, dx) in enumerate(module.offsets()):
+            for i in range(h):
+                for j in range(w):
+                    if 0 <= i + dy < h and 0 <= j + dx < w:  # outside neighbours carry no value
+                        expected[:, :, i, j] += fixed[:, n, i, j, None] * g[:, :, i + dy, j + dx]
+        torch.testing.assert_close(out, expected)
+        # Gradients flow through the replacement into whatever produced it.
+        (grad,) = torch.autograd.grad(out.square().sum(), [fixed])
+        assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+    finally:
+        handle.remove()
+
+
 def test_ldv2_in_galdnet_reads_concat_of_ga_and_backbone() -> None:
     torch.manual_seed(0)
     model = build_model("aspp_ldv2", num_classes=3, head_channels=32).eval()

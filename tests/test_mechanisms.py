@@ -276,9 +276,7 @@ def test_on_a_real_analysis_geometry_and_inspector_agree(one_thread):
     assert geo == CellGeometry(
         (140, 150), analysis.input_size, analysis.feature_size, 8, "cell_centres", analysis.input_size
     )
-    assert CellGeometry.of(analysis) == CellGeometry(
-        geo.native_size, geo.input_size, geo.feature_size, geo.stride
-    )
+    assert CellGeometry.of(analysis) == analysis.cells == geo
     k, r = analysis.ldv2_kernel, analysis.ldv2_dilation
     cells = sample_cells(gt, geo, num_classes=C)
     stats = ldv2_stats(analysis.affinity, cells, kernel=k, dilation=r)

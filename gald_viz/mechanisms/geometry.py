@@ -46,12 +46,16 @@ class CellGeometry:
 
     @classmethod
     def of(cls, analysis) -> CellGeometry:
-        """The geometry of an :class:`~gald_viz.analysis.Analysis` (zoo models: ``"cell_centres"``)."""
+        """The geometry of an :class:`~gald_viz.analysis.Analysis` (its ``logit_geometry`` and
+        ``padded_size``; hand-made analyses default to ``"cell_centres"``)."""
+        padded = analysis.padded_size
         return cls(
             tuple(analysis.native_size),
             tuple(analysis.input_size),
             tuple(analysis.feature_size),
             int(analysis.stride),
+            analysis.logit_geometry,
+            None if padded is None else tuple(padded),
         )
 
     @classmethod
@@ -70,29 +74,55 @@ class CellGeometry:
             padded_size(model, *size),
         )
 
-    def _input_coord(self, index: np.ndarray, axis: int) -> np.ndarray:
-        index = np.asarray(index, dtype=np.float64)
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Native pixels per model-input pixel, (y, x)."""
+        return self.native_size[0] / self.input_size[0], self.native_size[1] / self.input_size[1]
+
+    @property
+    def effective_stride(self) -> tuple[float, float]:
+        """Native pixels between neighbouring cell centres, (y, x)."""
+        sy, sx = self.scale
+        return self._step(0) * sy, self._step(1) * sx
+
+    def _step(self, axis: int) -> float:
+        """Model-input pixels between neighbouring cell centres along ``axis``."""
         if self.geometry == "cell_centres":
-            return self.stride * index
+            return self.stride
         n = self.feature_size[axis]
         side = (self.padded_size or self.input_size)[axis]
-        return index * ((side - 1) / (n - 1) if n > 1 else 0.0)
+        return (side - 1) / (n - 1) if n > 1 else 0.0
+
+    def _input_coord(self, index: np.ndarray, axis: int) -> np.ndarray:
+        return self._step(axis) * np.asarray(index, dtype=np.float64)
 
     def centres(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Native (x, y) of the centres of cells (rows, cols); any integers, also outside the map."""
-        sy = self.native_size[0] / self.input_size[0]
-        sx = self.native_size[1] / self.input_size[1]
+        sy, sx = self.scale
         x = (self._input_coord(cols, 1) + 0.5) * sx - 0.5
         y = (self._input_coord(rows, 0) + 0.5) * sy - 0.5
         return x, y
 
-    def on_image(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Cells inside the feature map whose centre is on the unpadded model input."""
+    def nearest_cell(self, x: float, y: float) -> tuple[int, int]:
+        """Cell (row, col) whose centre is nearest to native pixel (x, y), clamped into the map."""
+        sy, sx = self.scale
+        cell = []
+        for axis, native, scale in ((0, y, sy), (1, x, sx)):
+            step = self._step(axis)
+            index = round(((native + 0.5) / scale - 0.5) / step) if step else 0
+            cell.append(min(max(index, 0), self.feature_size[axis] - 1))
+        return cell[0], cell[1]
+
+    def in_map(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Cells (rows, cols) inside the h×w feature map (outside ones are LDv2's zero padding)."""
         rows, cols = np.asarray(rows), np.asarray(cols)
         h, w = self.feature_size
-        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+        return (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+
+    def on_image(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Cells inside the feature map whose centre is on the unpadded model input."""
         return (
-            inside
+            self.in_map(rows, cols)
             & (self._input_coord(rows, 0) <= self.input_size[0] - 1)
             & (self._input_coord(cols, 1) <= self.input_size[1] - 1)
         )

@@ -1,8 +1,8 @@
 """The LDv2 affinities by distance band and class: does the learned kernel stay inside the object?
 
 GALD (Li et al., IEEE TIP 2021) Eq. 6–8: every feature cell distributes context with softmax weights w_n
-over k×k neighbours sampled with dilation r (row-major window, :mod:`gald_viz.models.ldv2`). Neighbours
-outside the feature map are zero-padded: they keep a weight (logit 0) but carry no value.
+over k×k neighbours sampled with dilation r (row-major window, :func:`gald_viz.models.ldv2.window_offsets`).
+Neighbours outside the feature map are zero-padded: they keep a weight (logit 0) but carry no value.
 
 Per counted cell (class and band as :func:`gald_viz.mechanisms.bands.sample_cells` reads them) six
 quantities are summed by band and class (:data:`QUANTITIES`):
@@ -25,21 +25,11 @@ import numpy as np
 
 from gald_viz.mechanisms.bands import CellLabels
 from gald_viz.mechanisms.sums import CellSums, cell_sums
+from gald_viz.models.ldv2 import window_offsets
 
-__all__ = ["QUANTITIES", "ldv2_stats", "window_offsets"]
+__all__ = ["QUANTITIES", "ldv2_stats"]
 
 QUANTITIES: tuple[str, ...] = ("same_class", "uniform_same_class", "centre", "entropy", "outside", "radius")
-
-
-def window_offsets(kernel: int, dilation: int) -> tuple[np.ndarray, np.ndarray]:
-    """(dy, dx) in feature cells of the k² neighbours, row-major (the affinity channel order).
-
-    >>> [a.tolist() for a in window_offsets(3, 2)]
-    [[-2, -2, -2, 0, 0, 0, 2, 2, 2], [-2, 0, 2, -2, 0, 2, -2, 0, 2]]
-    """
-    steps = dilation * (np.arange(kernel) - kernel // 2)
-    dy, dx = np.meshgrid(steps, steps, indexing="ij")
-    return dy.ravel(), dx.ravel()
 
 
 def ldv2_stats(affinity: np.ndarray, cells: CellLabels, *, kernel: int, dilation: int) -> CellSums:

@@ -8,7 +8,9 @@ context locally:
     X_gald(i) = Σ_n w_n(i) g(s_n)               (Eq. 8)
 
 θ, φ and g are 1×1 convolutions. The k² weights at i are "the affinity map at i", exposed through the
-``affinity`` identity module (tap ``ldv2.affinity``, N×k²×h×w, row-major over the k×k window).
+``affinity`` identity module (tap ``ldv2.affinity``, N×k²×h×w, row-major over the k×k window, offsets
+:func:`window_offsets`). The tap is on the forward path: Eq. 8 reads what ``affinity`` returns, so a
+forward hook there that returns a tensor replaces the weights (:mod:`gald_viz.interventions`).
 
 Borders use zero padding of the φ and g outputs: a neighbour outside the feature map has key 0 and value 0,
 so its logit is exactly 0 — it still takes part in the softmax (weight exp(0)/Z) and contributes nothing.
@@ -30,6 +32,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -40,6 +43,17 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta"
 
 #: Window patterns kept per module (one per feature size and device; sliding windows reuse one).
 PATTERN_CACHE_SIZE = 4
+
+
+def window_offsets(kernel: int, dilation: int) -> tuple[np.ndarray, np.ndarray]:
+    """(dy, dx) in feature cells of the k² neighbours, row-major (the affinity channel order).
+
+    >>> [a.tolist() for a in window_offsets(3, 2)]
+    [[-2, -2, -2, 0, 0, 0, 2, 2, 2], [-2, 0, 2, -2, 0, 2, -2, 0, 2]]
+    """
+    steps = dilation * (np.arange(kernel) - kernel // 2)
+    dy, dx = np.meshgrid(steps, steps, indexing="ij")
+    return dy.ravel(), dx.ravel()
 
 
 def _span(offset: int, length: int) -> tuple[int, int]:
@@ -108,9 +122,8 @@ class LDv2(nn.Module):
 
     def offsets(self) -> list[tuple[int, int]]:
         """(dy, dx) of the k² neighbours in feature cells, row-major (the affinity channel order)."""
-        half = self.kernel // 2
-        steps = [self.dilation * (j - half) for j in range(self.kernel)]
-        return [(dy, dx) for dy in steps for dx in steps]
+        dy, dx = window_offsets(self.kernel, self.dilation)
+        return list(zip(dy.tolist(), dx.tolist(), strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # One GEMM for θ, φ and g; float32 under autocast, because the k² logits feed a softmax.
@@ -120,28 +133,39 @@ class LDv2(nn.Module):
             qkv = nn.functional.conv2d(x.to(dtype), weight)
         c = self.theta.out_channels
         query, keys, values = qkv[:, :c], qkv[:, c : 2 * c], qkv[:, 2 * c :]
-        sparse = self.method == "sparse" or (self.method == "auto" and x.device.type == "cpu")
-        weights, out = (self._sparse if sparse else self._shifted)(query, keys, values)
-        self.affinity(weights)
-        return out
+        if self.method == "sparse" or (self.method == "auto" and x.device.type == "cpu"):
+            weigh, distribute = self._sparse_weights, self._sparse_distribute
+        else:
+            weigh, distribute = self._shifted_weights, self._shifted_distribute
+        # On the forward path: a forward hook on ``affinity`` that returns a tensor replaces the weights.
+        weights = self.affinity(weigh(query, keys))
+        return distribute(weights, values)
 
-    def _shifted(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
+    def _spans(self, h: int, w: int) -> list[tuple[int, int, int, int, int, int]]:
+        """(dy, dx, y0, y1, x0, x1) per offset: the positions [y0, y1)×[x0, x1) whose neighbour is inside."""
+        return [(dy, dx, *_span(dy, h), *_span(dx, w)) for dy, dx in self.offsets()]
+
+    def _shifted_weights(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Eq. 6–7 by shifted views: N×k²×h×w softmax weights."""
         h, w = query.shape[2:]
-        offsets = self.offsets()
-        logits = query.new_zeros(query.shape[0], len(offsets), h, w)  # outside neighbours keep logit 0
-        spans = [(*_span(dy, h), *_span(dx, w)) for dy, dx in offsets]
-        for n, ((dy, dx), (y0, y1, x0, x1)) in enumerate(zip(offsets, spans, strict=True)):
+        spans = self._spans(h, w)
+        logits = query.new_zeros(query.shape[0], len(spans), h, w)  # outside neighbours keep logit 0
+        for n, (dy, dx, y0, y1, x0, x1) in enumerate(spans):
             if y0 < y1 and x0 < x1:
                 window = keys[:, :, y0 + dy : y1 + dy, x0 + dx : x1 + dx]
                 logits[:, n, y0:y1, x0:x1] = (query[:, :, y0:y1, x0:x1] * window).sum(dim=1)
-        weights = torch.softmax(logits, dim=1)
-        centre = len(offsets) // 2
+        return torch.softmax(logits, dim=1)
+
+    def _shifted_distribute(self, weights: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Eq. 8 by shifted views, multiply-accumulating in place."""
+        spans = self._spans(*values.shape[2:])
+        centre = len(spans) // 2
         out = weights[:, centre : centre + 1] * values
-        for n, ((dy, dx), (y0, y1, x0, x1)) in enumerate(zip(offsets, spans, strict=True)):
+        for n, (dy, dx, y0, y1, x0, x1) in enumerate(spans):
             if n != centre and y0 < y1 and x0 < x1:
                 window = values[:, :, y0 + dy : y1 + dy, x0 + dx : x1 + dx]
                 out[:, :, y0:y1, x0:x1].addcmul_(weights[:, n : n + 1, y0:y1, x0:x1], window)
-        return weights, out
+        return out
 
     def _pattern(
         self, h: int, w: int, device: torch.device
@@ -150,7 +174,7 @@ class LDv2(nn.Module):
         key = (h, w, str(device))
         if key not in self._patterns:
             ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-            dy, dx = torch.tensor(self.offsets()).T
+            dy, dx = (torch.from_numpy(a) for a in window_offsets(self.kernel, self.dilation))
             ny, nx = ys.reshape(-1, 1) + dy, xs.reshape(-1, 1) + dx  # hw × k², row-major window
             inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
             # Row-major offsets give increasing column indices within a row, as CSR requires.
@@ -163,26 +187,39 @@ class LDv2(nn.Module):
             self._patterns[key] = (crow.to(device), cols.to(device), flat.to(device))
         return self._patterns[key]
 
-    def _sparse(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
+    def _sparse_weights(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Eq. 6–7 as a sampled dense-dense product on the window pattern: N×k²×h×w softmax weights.
+
+        The weights are computed hw×k² per image; the result is a transposed view of them (no copy), which
+        :meth:`_sparse_distribute` reads back contiguously.
+        """
         n_img, c, h, w = query.shape
         crow, cols, flat = self._pattern(h, w, query.device)
-        k2 = len(self.offsets())
-        size = (h * w, h * w)
+        k2 = self.tap_channels
         pattern = torch.sparse_csr_tensor(
-            crow, cols, query.new_zeros(cols.numel()), size=size, check_invariants=False
+            crow, cols, query.new_zeros(cols.numel()), size=(h * w, h * w), check_invariants=False
         )
-        all_weights, outs = [], []
+        weights = []
         for b in range(n_img):
             q = query[b].reshape(c, -1).T
             sampled = torch.sparse.sampled_addmm(pattern, q, keys[b].reshape(c, -1), beta=0.0)
-            # Outside neighbours keep logit 0 (zero-padded keys) and get no value (zero-padded values).
+            # Outside neighbours keep logit 0 (zero-padded keys); they get no value in Eq. 8.
             logits = query.new_zeros(h * w * k2).index_put((flat,), sampled.values())
-            weights = torch.softmax(logits.reshape(h * w, k2), dim=1)
-            inside = weights.reshape(-1).index_select(0, flat)
+            weights.append(torch.softmax(logits.reshape(h * w, k2), dim=1))
+        # Skip the stacking copy in the common single-image case.
+        stacked = weights[0].unsqueeze(0) if n_img == 1 else torch.stack(weights)
+        return stacked.transpose(1, 2).reshape(n_img, k2, h, w)
+
+    def _sparse_distribute(self, weights: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Eq. 8 as a sparse (window pattern) × dense product per image."""
+        n_img, channels, h, w = values.shape
+        crow, cols, flat = self._pattern(h, w, values.device)
+        per_cell = weights.flatten(2).transpose(1, 2)  # N×hw×k²: contiguous for the weights computed here
+        size = (h * w, h * w)
+        outs = []
+        for b in range(n_img):
+            inside = per_cell[b].reshape(-1).index_select(0, flat)
             affinity = torch.sparse_csr_tensor(crow, cols, inside, size=size, check_invariants=False)
-            out = affinity @ values[b].reshape(values.shape[1], -1).T  # hw × C
+            out = affinity @ values[b].reshape(channels, -1).T  # hw × C
             outs.append(out.T.contiguous().reshape(-1, h, w))
-            all_weights.append(weights.T.reshape(-1, h, w))
-        if n_img == 1:  # skip the stacking copies of the common single-image case
-            return all_weights[0].unsqueeze(0), outs[0].unsqueeze(0)
-        return torch.stack(all_weights), torch.stack(outs)
+        return outs[0].unsqueeze(0) if n_img == 1 else torch.stack(outs)
