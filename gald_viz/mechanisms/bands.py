@@ -19,10 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from gald_viz.mechanisms.geometry import CellGeometry
-from gald_viz.metrics.boundary import label_boundary_map
+from gald_viz.metrics.errors import boundary_distance
 
 __all__ = [
     "DEFAULT_EDGES",
@@ -63,26 +62,6 @@ def band_labels(edges: Sequence[float] = DEFAULT_EDGES) -> list[str]:
     """
     e = check_edges(edges)
     return [f"{lo:g}–{hi:g} px" for lo, hi in zip(e[:-1], e[1:], strict=True)] + [f"> {e[-1]:g} px"]
-
-
-def boundary_distance(gt: np.ndarray, num_classes: int = 19, ignore_index: int = 255) -> np.ndarray:
-    """Exact Euclidean distance of every native pixel to the nearest GT boundary pixel.
-
-    The same distance :func:`gald_viz.metrics.errors.distance_band_accuracy` computes (the union of the
-    class boundaries of :func:`~gald_viz.metrics.boundary.label_boundary_map`, one exact distance
-    transform; an image without GT boundary is at infinite distance everywhere).
-
-    Args:
-        gt: H×W ground-truth trainIds.
-        num_classes: number of classes C.
-        ignore_index: the GT ignore id.
-
-    Returns:
-        H×W float64 distances in native pixels (0 on boundary pixels).
-    """
-    gt = np.asarray(gt)
-    boundary = label_boundary_map(gt, num_classes, ignore_index)
-    return ndimage.distance_transform_edt(~boundary) if boundary.any() else np.full(gt.shape, np.inf)
 
 
 def band_index(dist: np.ndarray, edges: Sequence[float] = DEFAULT_EDGES) -> np.ndarray:

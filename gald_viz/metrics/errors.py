@@ -142,6 +142,24 @@ class BandAccuracy:
         return out
 
 
+def boundary_distance(gt: np.ndarray, num_classes: int = 19, ignore_index: int = 255) -> np.ndarray:
+    """Exact Euclidean distance of every native pixel to the nearest GT boundary pixel.
+
+    The GT boundary is the union of the class boundaries the boundary F-score uses
+    (:func:`gald_viz.metrics.boundary.label_boundary_map`), and one exact distance transform gives every
+    distance; an image without any GT boundary is at infinite distance everywhere.
+
+    Returns:
+        H×W float64 distances in native pixels (0 on boundary pixels).
+
+    >>> boundary_distance(np.array([[0, 0, 0, 1]], np.uint8), num_classes=2).tolist()
+    [[2.0, 1.0, 0.0, 1.0]]
+    """
+    gt = np.asarray(gt)
+    boundary = label_boundary_map(gt, num_classes, ignore_index)
+    return ndimage.distance_transform_edt(~boundary) if boundary.any() else np.full(gt.shape, np.inf)
+
+
 def distance_band_accuracy(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -175,8 +193,7 @@ def distance_band_accuracy(
     edges = tuple(float(b) for b in bands)
     if len(edges) < 2 or edges[0] != 0 or any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)):
         raise ValueError(f"bands must be increasing edges starting at 0, got {tuple(bands)}")
-    boundary = label_boundary_map(gt, num_classes, ignore_index)
-    dist = ndimage.distance_transform_edt(~boundary) if boundary.any() else np.full(gt.shape, np.inf)
+    dist = boundary_distance(gt, num_classes, ignore_index)
     # Pixels farther than the last edge (when it is finite) fall in no band.
     evaluated = _evaluated(gt, num_classes) & (gt != ignore_index) & (dist <= edges[-1])
     d = dist[evaluated]

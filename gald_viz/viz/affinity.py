@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib import colormaps
 
 from gald_viz.analysis import AffinityView
+from gald_viz.models.ldv2 import window_offsets
 from gald_viz.viz.overlays import CROSSHAIR_COLOR, draw_crosshair
 
 _VIRIDIS = (colormaps["viridis"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
@@ -50,9 +51,7 @@ def offsets(view: AffinityView, dilation: int) -> np.ndarray:
     [-2, -2]
     """
     k = view.weights.shape[0]
-    steps = dilation * (np.arange(k) - k // 2)
-    dy, dx = np.meshgrid(steps, steps, indexing="ij")
-    return np.stack([dy, dx], axis=-1)
+    return np.stack(window_offsets(k, dilation), axis=-1).reshape(k, k, 2)
 
 
 def weights_table(view: AffinityView, dilation: int) -> pd.DataFrame:
