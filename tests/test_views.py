@@ -108,11 +108,13 @@ def test_compare_view_with_ground_truth(scene):
     assert titles(view.errors.figure) == ["GA errors: aspp", "GALD errors: aspp_ldv2", "four-way: GA vs GALD"]
     assert "GALD fixes" in view.errors.counts.columns and "GALD fixes" in view.errors.legend
     assert list(view.scores.table.index) == ["GA: aspp", "GALD: aspp_ldv2"]
-    assert "Image 320×160 px" in view.scores.convention
+    assert "at 160×320: 1/1/2/2 px" in view.scores.convention
     radii = next(iter(view.scores.scores.values())).radii
-    title, per_class = view.scores.per_class(radii[-1])
-    assert title == f"Per class at {radii[-1]} px" and "F GA: aspp" in per_class.columns
-    # A tolerance that is not one of this image's radii falls back to the first.
+    # The tolerance is chosen as the paper names it (12 px = the 4th threshold), not by this image's radii.
+    title, per_class = view.scores.per_class(12)
+    assert title == f"Per class at {radii[3]} px" and "F GA: aspp" in per_class.columns
+    assert radii == (1, 1, 2, 2) and view.scores.per_class(9)[0] == "Per class at 2 px"
+    # A tolerance that is not one of the paper's falls back to the first.
     assert view.scores.per_class(-7)[0] == f"Per class at {radii[0]} px"
     assert view.stages.note is None
     assert titles(view.stages.figure) == [
