@@ -766,3 +766,86 @@ def test_app_db_corrupt(app_models, tmp_path):
     assert any(str(db) in w.value and "not an SQLite database" in w.value for w in at.warning)
     assert any(s.startswith("live") for s in _sources(at))
     assert db.read_bytes() == b"garbage" * 500
+
+
+# -- issue 13 (trust): library and command-line rows ---------------------------------------------------
+def _project_file(path: Path, options: dict, num_classes: int = 19, arch: str = "aspp") -> Path:
+    """A ~230-byte project safetensors: one tiny tensor and metadata asking for ``options``."""
+    import json
+
+    import safetensors.torch
+
+    meta = {
+        "gald_viz.format": "project",
+        "gald_viz.arch": arch,
+        "gald_viz.options": json.dumps(options),
+        "gald_viz.num_classes": str(num_classes),
+    }
+    safetensors.torch.save_file({"w": torch.zeros(1)}, str(path), metadata=meta)
+    return path
+
+
+def _refused_fast(path: Path, *needles: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError) as err:
+        load_model(path)
+    assert time.perf_counter() - start < 5, "refusal must not build (allocate) the model first"
+    for needle in (str(path), *needles):
+        assert needle in str(err.value), (needle, str(err.value))
+
+
+@pytest.mark.parametrize("kind", ["channels", "huge_channels", "classes", "negative"])
+def test_checkpoint_metadata_bomb(tmp_path, kind):
+    options, classes, needle = {
+        "channels": ({"head_channels": 8000}, 19, "do not fit"),
+        "huge_channels": ({"head_channels": 10**6}, 19, "head_channels=1000000"),
+        "classes": ({}, 10**8, "num_classes=100000000"),
+        "negative": ({"head_channels": -8}, 19, "head_channels=-8"),
+    }[kind]
+    _refused_fast(_project_file(tmp_path / "bomb.safetensors", options, classes), needle)
+
+
+def test_checkpoint_bad_options(tmp_path):
+    path = _project_file(tmp_path / "odd.safetensors", {"input_scale": -1, "backbone": "small"})
+    _refused_fast(path, "cannot build")
+
+
+def test_checkpoint_stretched_tensor(tmp_path):
+    path = tmp_path / "stretched.pth"
+    torch.save({"w": torch.zeros(1, dtype=torch.float16).expand(50000, 50000)}, path)
+    assert path.stat().st_size < 4000
+    _refused_fast(path, "(50000, 50000)", "stretched")
+
+
+def test_checkpoint_too_large(tmp_path):
+    from gald_viz.checkpoints import MAX_CHECKPOINT_BYTES
+
+    path = tmp_path / "huge.pth"
+    with open(path, "wb") as f:  # sparse: no disk used
+        f.truncate(MAX_CHECKPOINT_BYTES + 1)
+    _refused_fast(path, "GiB limit", "not read")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_non_finite_weights(tmp_path, value):
+    torch.manual_seed(0)
+    model = build_model("aspp", head_channels=16, probes=False, aux=False)
+    with torch.no_grad():
+        model.classifier[2].bias[3] = float(value)
+    path = save_model(model, tmp_path / f"{value}.safetensors")
+    with pytest.raises(CheckpointError, match=r"classifier\.2\.bias holds 1 non-finite") as err:
+        load_model(path)
+    assert str(path) in str(err.value)
+
+
+def test_non_finite_logits(tiny_model):
+    import copy
+
+    broken = copy.deepcopy(tiny_model)
+    broken.checkpoint_info = {"name": "broken.safetensors"}
+    with torch.no_grad():
+        next(broken.parameters()).fill_(float("nan"))
+    with pytest.raises(InferenceError, match=r"model 'broken\.safetensors'.*NaN or inf"):
+        predict(broken, RGB, device="cpu")
