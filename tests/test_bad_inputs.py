@@ -849,3 +849,47 @@ def test_non_finite_logits(tiny_model):
         next(broken.parameters()).fill_(float("nan"))
     with pytest.raises(InferenceError, match=r"model 'broken\.safetensors'.*NaN or inf"):
         predict(broken, RGB, device="cpu")
+
+
+@pytest.mark.parametrize("damage", ["blob", "classes", "json"])
+def test_store_damaged_row(tmp_path, tiny_checkpoints, damage):
+    """Issue 13.10: a damaged row is a StoreError naming the store and the row; the page warns."""
+    import sqlite3
+
+    from gald_viz.store.arrays import encode
+    from gald_viz.views import boundary_f as view
+
+    db = tmp_path / "results.sqlite"
+    run_id = stored_run(db, tiny_checkpoints["aspp"])
+    con = sqlite3.connect(db)
+    if damage == "blob":
+        con.execute("UPDATE image_arrays SET data = x'0102' WHERE name = 'tp'")
+    elif damage == "classes":
+        dtype, shape, data = encode(np.ones(50, np.int64))
+        con.execute("UPDATE image_arrays SET dtype=?, shape=?, data=? WHERE name='tp'", (dtype, shape, data))
+    else:
+        con.execute("UPDATE runs SET thresholds = '[0.1,'")
+    con.commit()
+    con.close()
+    store = ResultsStore(db, read_only=True)
+    stored = view.stored_runs(str(db), lambda path: store)
+    if damage == "json":
+        assert stored.store is None and str(db) in stored.warning and "column thresholds" in stored.warning
+        return
+    warnings = view.table(store, [run_id], {}, "live", (64, 128)).warnings
+    assert len(warnings) == 1 and str(db) in warnings[0] and f"run {run_id}" in warnings[0], warnings
+    assert "statistic tp" in warnings[0] and "damaged row" in warnings[0]
+    assert view.per_image(store, run_id, 3, "a", "b").warning
+
+
+def test_store_prediction_with_foreign_class(tmp_path, tiny_checkpoints):
+    """A stored prediction PNG holding class id 50 (of 19) is refused, naming the PNG and the run."""
+    db = tmp_path / "results.sqlite"
+    run_id = stored_run(db, tiny_checkpoints["aspp"])
+    with ResultsStore(db) as store:
+        image = store.images(run_id)["image"][0]
+        path = store.prediction_path(run_id, image)
+        Image.fromarray(np.full((64, 128), 50, np.uint8)).save(path)
+        with pytest.raises(StoreError, match=r"holds class ids \[50\] but run .* has 19 classes") as err:
+            store.load_prediction(run_id, image)
+    assert str(path) in str(err.value) and err.value.reason == "corrupt"
