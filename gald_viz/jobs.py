@@ -27,6 +27,7 @@ from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
 from gald_viz.data.sources import fingerprint, open_source
 from gald_viz.data.spec import DataSpec, resolved
 from gald_viz.inference import predict, resolve_device
+from gald_viz.metrics import reduce
 from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.boundary import check_thresholds, radii_px
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, IOU_CONVENTION, TOLERANCE_RADII, convention_text
@@ -277,6 +278,7 @@ def summary_text(run_id: str, db: str | os.PathLike | ResultsStore = DEFAULT_DB)
     with _opened(db, read_only=True) as store:
         table = run_tables.table_v(store, run_id)
         path = store.path
+        images, counts = store.arrays(run_id, ("tp", "fn"))
     run = table.attrs["run"]
     boundary = table[table["metric"] == "boundary_f"]
     names = list(run["class_names"])
@@ -303,4 +305,7 @@ def summary_text(run_id: str, db: str | os.PathLike | ResultsStore = DEFAULT_DB)
         ),
         f"mIoU {100 * table[table['metric'] == 'iou']['mean'].iloc[0]:.1f} % ({IOU_CONVENTION}).",
     ]
+    empty = [n for n, e in zip(images, reduce.gt_all_ignore(counts), strict=True) if e] if images else []
+    if empty:
+        lines.append(f"warning: {reduce.all_ignore_warning(empty)}.")
     return "\n".join(lines)
