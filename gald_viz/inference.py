@@ -280,8 +280,7 @@ def predict_logits(
                 logits = _slide(model, x, tile, stride) if slide else forward_padded(model, x)
         finally:
             model.train(was_training)
-    if not bool(torch.isfinite(logits).all()):
-        raise InferenceError(f"model {_model_name(model)}: {_NON_FINITE}")
+    check_finite_logits(model, logits)
     if logits.shape[2:] != image.shape[:2]:
         # Back from the resized image to native pixels: cv2.resize geometry (pixel centres).
         logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
@@ -297,6 +296,12 @@ _NON_FINITE = (
 def _model_name(model: SegmentationModel) -> str:
     info = getattr(model, "checkpoint_info", None) or {}
     return repr(str(info.get("name") or getattr(model, "arch", type(model).__name__)))
+
+
+def check_finite_logits(model: SegmentationModel, logits: torch.Tensor) -> None:
+    """Raise InferenceError naming the model when its logits hold NaN or inf (one ``isfinite`` pass)."""
+    if not bool(torch.isfinite(logits).all()):
+        raise InferenceError(f"model {_model_name(model)}: {_NON_FINITE}")
 
 
 def class_argmax(logits: torch.Tensor) -> torch.Tensor:

@@ -137,7 +137,16 @@ def test_round_trip_table_v_per_image_and_predictions(tmp_path):
     present = union > 0
     assert per_image["miou"][0] == pytest.approx(np.mean(first["tp"][present] / union[present]))
     assert per_image["F@3"][0] == pytest.approx(first["boundary_f"][1, present].mean())
-    assert list(per_image.columns) == ["image", "position", "height", "width", "miou", "F@0.00088", "F@3"]
+    assert list(per_image.columns) == [
+        "image",
+        "position",
+        "height",
+        "width",
+        "miou",
+        "F@0.00088",
+        "F@3",
+        "gt_all_ignore",
+    ]
 
     rng = np.random.default_rng(0)
     make_result("img0", 0, rng)  # replay the generator to get img0's stored map
