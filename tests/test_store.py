@@ -278,6 +278,18 @@ def drop_root_file_override() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE) failed")
 
 
+def unprivileged(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``script`` in a child Python that obeys permission bits (as root: without CAP_DAC_OVERRIDE)."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        preexec_fn=drop_root_file_override if os.geteuid() == 0 else None,
+    )
+
+
 def test_write_protected_file(tmp_path):
     """A chmod 444 database file opened for writing.
 
@@ -290,14 +302,7 @@ def test_write_protected_file(tmp_path):
     with ResultsStore(path) as writer:
         run_id, _ = fill(writer, make_spec(), 1)
     path.chmod(0o444)
-    out = subprocess.run(
-        [sys.executable, "-c", UNPRIVILEGED_CHECK, str(path), run_id],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        preexec_fn=drop_root_file_override if os.geteuid() == 0 else None,
-    )
+    out = unprivileged(UNPRIVILEGED_CHECK, str(path), run_id)
     assert out.returncode == 0, out.stderr
     assert "runs 1" in out.stdout  # still readable
     assert "reason read-only" in out.stdout and str(path) in out.stdout
@@ -382,14 +387,7 @@ def _in_read_only_folder(path: Path, run_id: str) -> str:
     """Open the store read-only in a child process that obeys permission bits, its folder chmod 555."""
     path.parent.chmod(0o555)
     try:
-        out = subprocess.run(
-            [sys.executable, "-c", READ_ONLY_FOLDER_CHECK, str(path), run_id],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-            preexec_fn=drop_root_file_override if os.geteuid() == 0 else None,
-        )
+        out = unprivileged(READ_ONLY_FOLDER_CHECK, str(path), run_id)
     finally:
         path.parent.chmod(0o755)
     assert out.returncode == 0, out.stderr
