@@ -10,13 +10,18 @@ Three kinds of input:
   read with ``torch.load(weights_only=True, map_location="cpu")`` and built as
   :class:`~gald_viz.models.official.OfficialGALDNet` (safetensors without project metadata too).
 
-Files are recognised by their first bytes, not their names. Anything else, and any file whose pickle
+Files are recognised by their first bytes, not their names. Resource bounds: files over
+:data:`MAX_CHECKPOINT_BYTES` are not read; project metadata may ask for at most :data:`MAX_NUM_CLASSES`
+classes and :data:`MAX_CHANNELS` channels, and is built on the meta device and compared with the file's
+tensor shapes before any memory is used; tensors whose shape exceeds their storage (stride-0 views) are
+refused; weights holding NaN or inf are refused. Anything else, and any file whose pickle
 would import a callable (code), is refused with a :class:`CheckpointError` naming the file and the
 problem. Nothing is cached here; the app caches loaded models.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
 import io
@@ -56,6 +61,15 @@ _RESERVED = (FORMAT_KEY, ARCH_KEY, OPTIONS_KEY, NUM_CLASSES_KEY)
 
 #: The 19 Cityscapes training classes every part of the app assumes.
 EXPECTED_CLASSES = 19
+
+#: Largest checkpoint file read (bytes): the official ResNet-101 GALD-Net is about 0.3 GB; the size is
+#: checked before anything is read, so a huge file is refused at once.
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
+#: Bounds on what a project checkpoint's metadata may ask to build (checked before building, which
+#: happens on the meta device first, so no memory is used until the file's tensors are known to fit).
+MAX_NUM_CLASSES = 1024
+MAX_CHANNELS = 8192
+_INT_OPTIONS = ("head_channels", "ldv2_key_channels", "ldv1_downsample", "ldv2_kernel", "ldv2_dilation")
 
 
 class CheckpointError(ValueError):
@@ -176,38 +190,100 @@ def _torch_load(data: bytes, where: str) -> object:
         raise CheckpointError(f"{where}: damaged or truncated torch checkpoint ({err})") from err
 
 
+def _check_options(arch: str, options: object, num_classes: int, where: str) -> None:
+    """Refuse metadata asking for more than the documented limits (or for nonsense) before building."""
+    if not isinstance(options, dict):
+        raise CheckpointError(f"{where}: project metadata options must be a JSON object, got {options!r}")
+    if not 1 <= num_classes <= MAX_NUM_CLASSES:
+        raise CheckpointError(f"{where}: num_classes={num_classes} is outside 1..{MAX_NUM_CLASSES}")
+    for key in _INT_OPTIONS:
+        value = options.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHANNELS:
+            raise CheckpointError(
+                f"{where}: option {key}={value!r} of {arch!r} must be a whole number in 1..{MAX_CHANNELS}"
+            )
+
+
 def _build_project(tensors: dict[str, torch.Tensor], meta: dict[str, str], where: str) -> SegmentationModel:
-    """Rebuild a project model from its metadata and load its tensors strictly."""
+    """Rebuild a project model from its metadata and load its tensors strictly.
+
+    The model is first built on the meta device (no memory, no init) and its shapes compared with the
+    file's; only a fitting file builds the real model, whose size the file's tensors then bound.
+    """
     try:
         arch = meta[ARCH_KEY]
         options = json.loads(meta[OPTIONS_KEY])
         num_classes = int(meta[NUM_CLASSES_KEY])
     except (KeyError, ValueError) as err:
         raise CheckpointError(f"{where}: project metadata is incomplete or malformed ({err!r})") from err
+    _check_options(arch, options, num_classes, where)
+
+    def build(meta_device: bool) -> SegmentationModel:
+        with torch.device("meta") if meta_device else contextlib.nullcontext():
+            if arch in OFFICIAL_ARCHS:
+                return OfficialGALDNet(num_classes=num_classes, **options)
+            return build_model(arch, num_classes=num_classes, **options)
+
     try:
-        if arch in OFFICIAL_ARCHS:
-            # Meta device: the tensors replace the parameters, so skip 50 M random inits.
-            with torch.device("meta"):
-                model = OfficialGALDNet(num_classes=num_classes, **options)
-        else:
-            model = build_model(arch, num_classes=num_classes, **options)
-    except (ValueError, TypeError) as err:
+        skeleton = build(meta_device=True)
+    except Exception as err:  # any option an untrusted file can hold: the file's problem
         raise CheckpointError(
             f"{where}: cannot build architecture {arch!r} with options {options} ({err})"
         ) from err
-    report = state_dict_mismatch(model.state_dict(), tensors)
+    report = state_dict_mismatch(skeleton.state_dict(), tensors)
     if report:
         raise CheckpointError(f"{where}: weights do not fit {arch!r} ({num_classes} classes): {report}")
-    model.load_state_dict(tensors, strict=True, assign=isinstance(model, OfficialGALDNet))
+    official = isinstance(skeleton, OfficialGALDNet)
+    try:
+        model = skeleton if official else build(meta_device=False)
+        model.load_state_dict(tensors, strict=True, assign=official)
+    except Exception as err:
+        raise CheckpointError(f"{where}: the weights cannot be loaded into {arch!r} ({err})") from err
     return model
 
 
+def _check_storage(obj: object, where: str, name: str = "") -> None:
+    """Refuse tensors that claim more elements than their storage holds (a stretched, stride-0 view).
+
+    Such a view costs nothing to load but every conversion (``.float()``, ``.to()``) allocates it in
+    full: one fp16 value stretched to 50000×50000 would take 10 GB.
+    """
+    if isinstance(obj, torch.Tensor):
+        if obj.numel() and obj.numel() * obj.element_size() > obj.untyped_storage().nbytes():
+            raise CheckpointError(
+                f"{where}: tensor {name or '?'} claims shape {tuple(obj.shape)} but its storage holds only "
+                f"{obj.untyped_storage().nbytes()} bytes (a stretched view, not weights)"
+            )
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _check_storage(value, where, f"{name}.{key}" if name else str(key))
+    elif isinstance(obj, list | tuple):
+        for i, value in enumerate(obj):
+            _check_storage(value, where, f"{name}[{i}]")
+
+
+def _check_finite(model: SegmentationModel, where: str) -> None:
+    """Refuse NaN or inf in any floating parameter or buffer (such a net predicts one class everywhere)."""
+    for key, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = tensor[~torch.isfinite(tensor)]
+            raise CheckpointError(
+                f"{where}: tensor {key} holds {bad.numel()} non-finite value(s) (first: {bad[0].item()}); "
+                "the weights are damaged (a diverged training run?)"
+            )
+
+
 def _build_official(obj: object, where: str) -> tuple[SegmentationModel, list[str]]:
+    _check_storage(obj, where)
     try:
         sd, notes = convert_official_state_dict(obj)
         return from_official_state_dict(sd), notes
     except OfficialLayoutError as err:
         raise CheckpointError(f"{where}: {err}") from err
+    except Exception as err:  # an untrusted file's content: report rather than crash
+        raise CheckpointError(f"{where}: does not fit the official GALD-Net layout ({err})") from err
 
 
 def load_model(
@@ -229,14 +305,24 @@ def load_model(
         dicts the detected architecture and the conversions applied).
 
     Raises:
-        CheckpointError: unknown name, missing path, empty/truncated/unrecognised file, a pickle that
-            would run code, keys or shapes that do not fit, or another number of classes.
+        CheckpointError: unknown name, missing path, empty/truncated/unrecognised file, a file over
+            :data:`MAX_CHECKPOINT_BYTES`, a pickle that would run code, metadata beyond
+            :data:`MAX_NUM_CLASSES` / :data:`MAX_CHANNELS`, keys or shapes that do not fit, a tensor
+            stretched beyond its storage, NaN or inf weights, or another number of classes. Every
+            failure of an untrusted file is this error; nothing is allocated before the shapes fit.
         InferenceError: ``device`` is not a device or CUDA is not available (a ``ValueError`` too).
     """
     dev = resolve_device(device)
     name, path = _resolve(name_or_path)
     where = f"checkpoint {str(path)!r}"
     try:
+        size = path.stat().st_size
+        if size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(
+                f"{where}: the file is {size / 1024**3:.1f} GiB, more than the"
+                f" {MAX_CHECKPOINT_BYTES / 1024**3:g} GiB limit on checkpoints"
+                " (gald_viz.checkpoints.MAX_CHECKPOINT_BYTES); not read"
+            )
         data = path.read_bytes()
     except OSError as err:
         raise CheckpointError(f"{where}: cannot be read ({err.strerror})") from err
@@ -259,6 +345,7 @@ def load_model(
         metadata = {"conversion": "; ".join(notes) or "none"}
     if fmt == "official":
         metadata |= {"arch": model.arch, "num_classes": str(model.num_classes)}
+    _check_finite(model, where)
     if num_classes is not None and model.num_classes != num_classes:
         raise CheckpointError(
             f"{where}: the model predicts {model.num_classes} classes, expected {num_classes} "

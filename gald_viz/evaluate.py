@@ -109,6 +109,27 @@ def read_train_ids(path: str | Path) -> np.ndarray:
         raise FolderError(str(exc)) from exc
 
 
+def check_output(path: str | Path, flag: str) -> Path:
+    """Check that an output file can be written, before any work: not a folder, its folder creatable.
+
+    Raises:
+        FolderError: naming the flag, the path and the problem.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FolderError(f"{flag} {path}: is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with open(path, "a"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise FolderError(f"{flag} {path}: cannot be written ({exc.strerror or exc})") from exc
+    return path
+
+
 def _check_gt_train_ids(gt: np.ndarray, path: Path) -> None:
     """Refuse ground truth holding ids that are neither trainIds nor the ignore label.
 
@@ -153,6 +174,12 @@ class FolderEvaluation:
     thresholds: tuple[float | int, ...]
     arrays: dict[str, np.ndarray]
     table: reduce.TableV
+    names: tuple[str, ...] = ()
+
+    def warnings(self) -> list[str]:
+        """What the numbers do not show: images whose ground truth is all ignore (F = 1 by convention)."""
+        empty = [n for n, e in zip(self.names, reduce.gt_all_ignore(self.arrays), strict=True) if e]
+        return [reduce.all_ignore_warning(empty)] if empty else []
 
     def to_json(self) -> dict:
         """The contract-4 JSON object (NaN IoU as ``None``)."""
@@ -229,11 +256,14 @@ def evaluate_folders(
         mean of per-image F (G-SCNN).
 
     Raises:
-        FolderError: missing folders or counterparts, unreadable or multi-channel files, size mismatch.
+        FolderError: missing folders or counterparts, unreadable or multi-channel files, size mismatch,
+            or a ``per_image_csv`` that cannot be written (checked before any image is scored).
     """
     from tqdm import tqdm
 
     ths = check_thresholds(thresholds)
+    if per_image_csv is not None:
+        check_output(per_image_csv, "--per-image")
     pairs = find_pairs(pred_dir, gt_dir)
     jobs = [(name, p, g, ths) for name, p, g in pairs]
     scored = []
@@ -254,7 +284,8 @@ def evaluate_folders(
         if csv_file:
             csv_file.close()
     arrays = reduce.stack(scored)
-    return FolderEvaluation(thresholds=ths, arrays=arrays, table=reduce.table_v(arrays))
+    names = tuple(name for name, _, _ in pairs)
+    return FolderEvaluation(thresholds=ths, arrays=arrays, table=reduce.table_v(arrays), names=names)
 
 
 def _parse_thresholds(values: Sequence[str]) -> tuple[float | int, ...]:
@@ -265,6 +296,9 @@ def _parse_thresholds(values: Sequence[str]) -> tuple[float | int, ...]:
 
 
 def _folders(args: argparse.Namespace) -> int:
+    for flag, path in (("--json", args.json), ("--per-image", args.per_image)):
+        if path is not None:
+            check_output(path, flag)
     result = evaluate_folders(
         args.pred,
         args.gt,
@@ -274,8 +308,9 @@ def _folders(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
     )
     print(result.table_text(label=f"{args.pred} vs {args.gt}"))
+    for warning in result.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json is not None:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
         print(f"wrote {args.json}")
     if args.per_image is not None:

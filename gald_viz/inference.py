@@ -254,7 +254,8 @@ def predict_logits(
         autocast: float16 autocast on CUDA (ignored on CPU).
 
     Raises:
-        InferenceError: bad image, device, mode or tile.
+        InferenceError: bad image, device, mode or tile, or non-finite logits (one ``isfinite`` check,
+            naming the model).
     """
     _check_image(image)
     if mode not in ("auto", "whole", "slide"):
@@ -279,10 +280,28 @@ def predict_logits(
                 logits = _slide(model, x, tile, stride) if slide else forward_padded(model, x)
         finally:
             model.train(was_training)
+    check_finite_logits(model, logits)
     if logits.shape[2:] != image.shape[:2]:
         # Back from the resized image to native pixels: cv2.resize geometry (pixel centres).
         logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
     return logits[0].float().cpu()
+
+
+_NON_FINITE = (
+    "the logits hold NaN or inf, so every prediction would be meaningless (argmax of NaN is class 0,"
+    " 'road'); the weights or the input are damaged"
+)
+
+
+def _model_name(model: SegmentationModel) -> str:
+    info = getattr(model, "checkpoint_info", None) or {}
+    return repr(str(info.get("name") or getattr(model, "arch", type(model).__name__)))
+
+
+def check_finite_logits(model: SegmentationModel, logits: torch.Tensor) -> None:
+    """Raise InferenceError naming the model when its logits hold NaN or inf (one ``isfinite`` pass)."""
+    if not bool(torch.isfinite(logits).all()):
+        raise InferenceError(f"model {_model_name(model)}: {_NON_FINITE}")
 
 
 def class_argmax(logits: torch.Tensor) -> torch.Tensor:

@@ -3,8 +3,8 @@
 ``run_job`` runs inference and scores each image with :func:`gald_viz.metrics.scoring.score_image`
 (cityscapesScripts IoU statistics, G-SCNN boundary P/R/F of Table V, F at 1-20 px) and stores its
 arrays in one transaction of the :mod:`gald_viz.store` database, after its prediction PNG. A rerun of
-the same command (same checkpoint, data, limit, thresholds, image size) resumes the same run and skips
-the stored images, so a job killed at any point, SIGKILL included, loses at most the image it was
+the same command (same checkpoint, data files, limit, thresholds, image size) resumes the same run and
+skips the stored images, so a job killed at any point, SIGKILL included, loses at most the image it was
 working on and never doubles a row.
 
 When a GA-only run and a GALD run (LDv1/LDv2) cover the same images, the job also stores the four-way
@@ -24,9 +24,10 @@ from torch import nn
 
 from gald_viz.checkpoints import load_model
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
-from gald_viz.data.sources import open_source
-from gald_viz.data.spec import DataSpec, parse_spec
+from gald_viz.data.sources import fingerprint, open_source
+from gald_viz.data.spec import DataSpec, resolved
 from gald_viz.inference import predict, resolve_device
+from gald_viz.metrics import reduce
 from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.boundary import check_thresholds, radii_px
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, IOU_CONVENTION, TOLERANCE_RADII, convention_text
@@ -65,9 +66,10 @@ def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
 def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tuple[str, str]]:
     """(GA run, GALD run) pairs for this run: ``pair_with``, or every run on the same data of the other kind.
 
-    Runs pair when they share data spec, image size, classes and ignore label. Automatically, a GA-only
-    run (``ld_kind == "none"``) pairs with each LDv1/LDv2 run. With ``pair_with``, the run without
-    local distribution is the GA side; when both are of one kind, ``pair_with`` is.
+    Runs pair when they share data spec and files (fingerprint), image size, classes and ignore label.
+    Automatically, a GA-only run (``ld_kind == "none"``) pairs with each LDv1/LDv2 run. With
+    ``pair_with``, the run without local distribution is the GA side; when both are of one kind,
+    ``pair_with`` is.
     """
     runs = store.runs()
     me = runs[runs["run_id"] == run_id].iloc[0]
@@ -76,6 +78,7 @@ def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tupl
         (runs["run_id"] != run_id)
         & np.logical_and.reduce([runs[k] == me[k] for k in keys])
         & runs["class_names"].map(lambda names: names == me["class_names"])
+        & runs["identity"].map(lambda i: i.get("data_fingerprint")).eq(me["identity"].get("data_fingerprint"))
     ]
     if pair_with is not None:
         other = same_data[same_data["run_id"] == pair_with]
@@ -140,8 +143,9 @@ def run_job(
     Args:
         model: a bundled name, a checkpoint path (see ``checkpoints.load_model``), or a loaded model.
         data: a :data:`~gald_viz.data.spec.DataSpec` or its text (``synthcity:val``,
-            ``cityscapes:val[:ROOT]``, ``folders:IMAGES,LABELS``); the run records its canonical text, so
-            two spellings of the same data are one run.
+            ``cityscapes:val[:ROOT]``, ``folders:IMAGES,LABELS``); the run records its canonical text with
+            resolved absolute paths and a fingerprint of the files (names, sizes, mtimes), so two
+            spellings of the same data are one run, and the same text over other or edited files is not.
         limit: evaluate only the first ``limit`` images.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         db: the results database file (predictions go to ``predictions/`` beside it), or an open store.
@@ -163,7 +167,7 @@ def run_job(
         dev = resolve_device(device)
         net = model if isinstance(model, nn.Module) else load_model(model, device=str(dev))
         ths = check_thresholds(thresholds)
-        data = parse_spec(data)
+        data = resolved(data)
         source = open_source(data, limit=limit)
         if len(source) == 0:
             raise JobError(f"data {str(data)!r}: the source holds no images")
@@ -197,6 +201,7 @@ def _run_spec(
     name, path, sha256 = _checkpoint_identity(net)
     num_classes = int(net.num_classes)
     height, width = size
+    files = fingerprint(source)
     return RunSpec(
         model_name=name,
         checkpoint_path=path,
@@ -205,7 +210,7 @@ def _run_spec(
         ld_kind=str(net.ld_kind),
         model_options=dict(net.options),
         data_spec=str(data),
-        data_description=source.describe(),
+        data_description=source.describe() + (f" files={files[:12]}" if files else ""),
         data_limit=limit,
         image_height=height,
         image_width=width,
@@ -219,6 +224,7 @@ def _run_spec(
             thresholds, radii_px(thresholds, height, width), [(height, width)], iou=True
         ),
         n_planned=len(source),
+        data_fingerprint=files,
     )
 
 
@@ -272,6 +278,7 @@ def summary_text(run_id: str, db: str | os.PathLike | ResultsStore = DEFAULT_DB)
     with _opened(db, read_only=True) as store:
         table = run_tables.table_v(store, run_id)
         path = store.path
+        images, counts = store.arrays(run_id, ("tp", "fn"))
     run = table.attrs["run"]
     boundary = table[table["metric"] == "boundary_f"]
     names = list(run["class_names"])
@@ -298,4 +305,7 @@ def summary_text(run_id: str, db: str | os.PathLike | ResultsStore = DEFAULT_DB)
         ),
         f"mIoU {100 * table[table['metric'] == 'iou']['mean'].iloc[0]:.1f} % ({IOU_CONVENTION}).",
     ]
+    empty = [n for n, e in zip(images, reduce.gt_all_ignore(counts), strict=True) if e] if images else []
+    if empty:
+        lines.append(f"warning: {reduce.all_ignore_warning(empty)}.")
     return "\n".join(lines)

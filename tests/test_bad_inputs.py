@@ -61,6 +61,32 @@ problem, and unusual but valid input (RGBA, grey, palette, 16-bit, CMYK, 1×1 px
 | app_db_locked                 | Boundary page, locked DB                | app   | warning, live rows    |
 | app_db_read_only              | Boundary page, read-only DB, run a job  | app   | rows, error on write  |
 | app_db_corrupt                | Boundary page, garbage DB               | app   | warning, live rows    |
+| checkpoint_metadata_bomb[channels] | 230 B safetensors, head_channels=8000 | lib | "do not fit", < 5 s  |
+| checkpoint_metadata_bomb[huge_channels] | head_channels=10^6               | lib   | bound named, < 5 s    |
+| checkpoint_metadata_bomb[classes] | num_classes=10^8                    | lib   | bound named, < 5 s    |
+| checkpoint_metadata_bomb[negative] | head_channels=-8                   | lib   | bound named, no trace |
+| checkpoint_bad_options        | metadata input_scale=-1                 | lib   | "cannot build"        |
+| checkpoint_stretched_tensor   | 1.5 kB .pth, fp16 value as 50000×50000  | lib   | "stretched", < 5 s    |
+| checkpoint_too_large          | sparse file over MAX_CHECKPOINT_BYTES   | lib   | "GiB limit", not read |
+| non_finite_weights[nan]       | project checkpoint with a NaN bias      | lib   | names the tensor      |
+| non_finite_weights[inf]       | project checkpoint with an inf bias     | lib   | names the tensor      |
+| non_finite_logits             | NaN weights in memory, predict          | lib   | names the model       |
+| store_damaged_row[blob]       | image_arrays row with a 2-byte blob     | lib   | page warning, row     |
+| store_damaged_row[classes]    | tp array with 50 classes (run has 19)   | lib   | page warning, row     |
+| store_damaged_row[json]       | runs.thresholds holding broken JSON     | lib   | page warning, column  |
+| store_prediction_with_foreign_class | stored prediction PNG holding 50  | lib   | StoreError, PNG named |
+| gt_all_ignore[cli]            | folders CLI, GT all 255                 | cli   | warning names image   |
+| gt_all_ignore[job]            | job over an all-255 label               | lib   | summary warns, flag   |
+| gt_all_ignore[live]           | Boundary F live rows, GT all 255        | lib   | table warning         |
+| cli_output_is_a_folder[json]  | folders --json DIR                      | cli   | exit 2 before work    |
+| cli_output_is_a_folder[per_image] | folders --per-image DIR             | cli   | exit 2 before work    |
+| synthcity_huge_size           | synthcity:val:size=60000x60000          | lib   | "at most … pixels"    |
+| duplicate_stems_job           | job over a.png and a.jpg                | lib   | both named, no run    |
+| upload_label_encoding[stray]  | upload, trainIds + one stray 26         | lib   | "ambiguous", refused  |
+| upload_label_encoding[train_ids_40] | upload *_trainIds.png holding 40  | lib   | "values [40] are not" |
+| upload_label_encoding[value_250] | upload holding 250                   | lib   | "values [250] are not"|
+| upload_label_encoding[ids_below_19] | unnamed labelIds < 19 / named     | lib   | refused / decoded     |
+| cli_ambiguous_labels          | model --data folders, unnamed 0-maps    | cli   | exit 2, file named    |
 """
 
 from __future__ import annotations
@@ -766,3 +792,239 @@ def test_app_db_corrupt(app_models, tmp_path):
     assert any(str(db) in w.value and "not an SQLite database" in w.value for w in at.warning)
     assert any(s.startswith("live") for s in _sources(at))
     assert db.read_bytes() == b"garbage" * 500
+
+
+# -- issue 13 (trust): library and command-line rows ---------------------------------------------------
+def _project_file(path: Path, options: dict, num_classes: int = 19, arch: str = "aspp") -> Path:
+    """A ~230-byte project safetensors: one tiny tensor and metadata asking for ``options``."""
+    import json
+
+    import safetensors.torch
+
+    meta = {
+        "gald_viz.format": "project",
+        "gald_viz.arch": arch,
+        "gald_viz.options": json.dumps(options),
+        "gald_viz.num_classes": str(num_classes),
+    }
+    safetensors.torch.save_file({"w": torch.zeros(1)}, str(path), metadata=meta)
+    return path
+
+
+def _refused_fast(path: Path, *needles: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError) as err:
+        load_model(path)
+    assert time.perf_counter() - start < 5, "refusal must not build (allocate) the model first"
+    for needle in (str(path), *needles):
+        assert needle in str(err.value), (needle, str(err.value))
+
+
+@pytest.mark.parametrize("kind", ["channels", "huge_channels", "classes", "negative"])
+def test_checkpoint_metadata_bomb(tmp_path, kind):
+    options, classes, needle = {
+        "channels": ({"head_channels": 8000}, 19, "do not fit"),
+        "huge_channels": ({"head_channels": 10**6}, 19, "head_channels=1000000"),
+        "classes": ({}, 10**8, "num_classes=100000000"),
+        "negative": ({"head_channels": -8}, 19, "head_channels=-8"),
+    }[kind]
+    _refused_fast(_project_file(tmp_path / "bomb.safetensors", options, classes), needle)
+
+
+def test_checkpoint_bad_options(tmp_path):
+    path = _project_file(tmp_path / "odd.safetensors", {"input_scale": -1, "backbone": "small"})
+    _refused_fast(path, "cannot build")
+
+
+def test_checkpoint_stretched_tensor(tmp_path):
+    path = tmp_path / "stretched.pth"
+    torch.save({"w": torch.zeros(1, dtype=torch.float16).expand(50000, 50000)}, path)
+    assert path.stat().st_size < 4000
+    _refused_fast(path, "(50000, 50000)", "stretched")
+
+
+def test_checkpoint_too_large(tmp_path):
+    from gald_viz.checkpoints import MAX_CHECKPOINT_BYTES
+
+    path = tmp_path / "huge.pth"
+    with open(path, "wb") as f:  # sparse: no disk used
+        f.truncate(MAX_CHECKPOINT_BYTES + 1)
+    _refused_fast(path, "GiB limit", "not read")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_non_finite_weights(tmp_path, value):
+    torch.manual_seed(0)
+    model = build_model("aspp", head_channels=16, probes=False, aux=False)
+    with torch.no_grad():
+        model.classifier[2].bias[3] = float(value)
+    path = save_model(model, tmp_path / f"{value}.safetensors")
+    with pytest.raises(CheckpointError, match=r"classifier\.2\.bias holds 1 non-finite") as err:
+        load_model(path)
+    assert str(path) in str(err.value)
+
+
+def test_non_finite_logits(tiny_model):
+    import copy
+
+    broken = copy.deepcopy(tiny_model)
+    broken.checkpoint_info = {"name": "broken.safetensors"}
+    with torch.no_grad():
+        next(broken.parameters()).fill_(float("nan"))
+    with pytest.raises(InferenceError, match=r"model 'broken\.safetensors'.*NaN or inf"):
+        predict(broken, RGB, device="cpu")
+
+
+@pytest.mark.parametrize("damage", ["blob", "classes", "json"])
+def test_store_damaged_row(tmp_path, tiny_checkpoints, damage):
+    """Issue 13.10: a damaged row is a StoreError naming the store and the row; the page warns."""
+    import sqlite3
+
+    from gald_viz.store.arrays import encode
+    from gald_viz.views import boundary_f as view
+
+    db = tmp_path / "results.sqlite"
+    run_id = stored_run(db, tiny_checkpoints["aspp"])
+    con = sqlite3.connect(db)
+    if damage == "blob":
+        con.execute("UPDATE image_arrays SET data = x'0102' WHERE name = 'tp'")
+    elif damage == "classes":
+        dtype, shape, data = encode(np.ones(50, np.int64))
+        con.execute("UPDATE image_arrays SET dtype=?, shape=?, data=? WHERE name='tp'", (dtype, shape, data))
+    else:
+        con.execute("UPDATE runs SET thresholds = '[0.1,'")
+    con.commit()
+    con.close()
+    store = ResultsStore(db, read_only=True)
+    stored = view.stored_runs(str(db), lambda path: store)
+    if damage == "json":
+        assert stored.store is None and str(db) in stored.warning and "column thresholds" in stored.warning
+        return
+    warnings = view.table(store, [run_id], {}, "live", (64, 128)).warnings
+    assert len(warnings) == 1 and str(db) in warnings[0] and f"run {run_id}" in warnings[0], warnings
+    assert "statistic tp" in warnings[0] and "damaged row" in warnings[0]
+    assert view.per_image(store, run_id, 3, "a", "b").warning
+
+
+def test_store_prediction_with_foreign_class(tmp_path, tiny_checkpoints):
+    """A stored prediction PNG holding class id 50 (of 19) is refused, naming the PNG and the run."""
+    db = tmp_path / "results.sqlite"
+    run_id = stored_run(db, tiny_checkpoints["aspp"])
+    with ResultsStore(db) as store:
+        image = store.images(run_id)["image"][0]
+        path = store.prediction_path(run_id, image)
+        Image.fromarray(np.full((64, 128), 50, np.uint8)).save(path)
+        with pytest.raises(StoreError, match=r"holds class ids \[50\] but run .* has 19 classes") as err:
+            store.load_prediction(run_id, image)
+    assert str(path) in str(err.value) and err.value.reason == "corrupt"
+
+
+def _all_ignore_folders(tmp_path: Path) -> tuple[Path, Path]:
+    """folders:IMAGES,LABELS holding one 64×128 image whose ``*_trainIds`` label is all 255."""
+    images, labels = tmp_path / "imgs", tmp_path / "labels"
+    images.mkdir()
+    labels.mkdir()
+    cv2.imwrite(str(images / "void.png"), np.full((64, 128, 3), 80, np.uint8))
+    cv2.imwrite(str(labels / "void_trainIds.png"), np.full((64, 128), 255, np.uint8))
+    return images, labels
+
+
+@pytest.mark.parametrize("where", ["cli", "job", "live"])
+def test_gt_all_ignore(tmp_path, tiny_checkpoints, where):
+    """Issue 13.4: GT that is all ignore scores F = 100 % by convention; every output says so."""
+    from gald_viz.jobs import summary_text
+    from gald_viz.metrics import runs as run_tables
+    from gald_viz.views import boundary_f as view
+    from gald_viz.viz.compare import image_scores
+
+    needle = "is all ignore (255)"
+    if where == "cli":
+        pred, gt = _label_folders(tmp_path, np.zeros((8, 16), np.uint8), np.full((8, 16), 255, np.uint8))
+        proc = cli("gald_viz.evaluate", "folders", "--pred", str(pred), "--gt", str(gt))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert f"warning: ground truth of 1 image(s) {needle}: a.png" in proc.stderr, proc.stderr
+    elif where == "job":
+        images, labels = _all_ignore_folders(tmp_path)
+        db = tmp_path / "r.sqlite"
+        run_id = run_job(str(tiny_checkpoints["aspp"]), f"folders:{images},{labels}", db=db, progress=False)
+        assert f"{needle}: void." in summary_text(run_id, db)
+        rows = run_tables.per_image(ResultsStore(db, read_only=True), run_id)
+        assert rows["gt_all_ignore"].tolist() == [True]
+    else:
+        gt = np.full((64, 128), 255, np.uint8)
+        live = {"GA": image_scores(np.zeros_like(gt), gt)}
+        warnings = view.table(None, [], live, "live: void.png (128×64)", (64, 128)).warnings
+        assert any(needle in w and "void.png" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("flag", ["json", "per_image"])
+def test_cli_output_is_a_folder(tmp_path, flag):
+    """Issue 13.10: an output path that cannot be written fails before the evaluation, naming the flag."""
+    pred, gt = _label_folders(tmp_path, np.zeros((8, 16), np.uint8), np.zeros((8, 16), np.uint8))
+    out = tmp_path / "out_dir"
+    out.mkdir()
+    option = "--json" if flag == "json" else "--per-image"
+    proc = cli("gald_viz.evaluate", "folders", "--pred", str(pred), "--gt", str(gt), option, str(out))
+    assert_user_error(proc, f"{option} {out}: is a folder")
+    assert "Boundary" not in proc.stdout and "IoU" not in proc.stdout  # no evaluation ran
+
+
+def test_synthcity_huge_size():
+    """Issue 13.10: size=60000x60000 would allocate 13 GiB: refused at once, naming the spec."""
+    with pytest.raises(SourceError, match=r"'synthcity:val:size=60000x60000'.*at most 8388608 pixels"):
+        open_source("synthcity:val:size=60000x60000")
+
+
+def test_duplicate_stems_job(tmp_path, tiny_checkpoints):
+    """Issue 13.10: ``a.png`` and ``a.jpg`` ended in an sqlite IntegrityError; now refused at open."""
+    images, labels = _all_ignore_folders(tmp_path)
+    cv2.imwrite(str(images / "void.jpg"), np.full((64, 128, 3), 80, np.uint8))
+    db = tmp_path / "r.sqlite"
+    with pytest.raises(SourceError, match=r"void\.jpg and void\.png both belong to image 'void'"):
+        run_job(str(tiny_checkpoints["aspp"]), f"folders:{images},{labels}", db=db, progress=False)
+    assert ResultsStore(db, read_only=True).runs().empty  # refused before any run was started
+
+
+def _upload_label(label: np.ndarray, name: str):
+    from gald_viz.ui.sidebar import _uploaded_sample
+
+    class Upload:
+        def __init__(self, file_name: str, data: bytes) -> None:
+            self.name, self._data = file_name, data
+
+        def getvalue(self) -> bytes:
+            return self._data
+
+    image = Upload("street.png", encode(Image.fromarray(np.zeros((*label.shape, 3), np.uint8))))
+    return _uploaded_sample(image, Upload(name, encode(Image.fromarray(label))))
+
+
+@pytest.mark.parametrize("kind", ["stray", "train_ids_40", "value_250", "ids_below_19"])
+def test_upload_label_encoding(kind):
+    """Issue 13.2: uploaded labels are decoded by name or unambiguous values, else refused by name."""
+    label = np.resize(np.array([0, 1, 2, 8, 10, 13], np.uint8), (20, 60))
+    name, pattern = {
+        "stray": ("street.png", r"street\.png: the encoding is ambiguous: ids \[26\]"),
+        "train_ids_40": ("street_trainIds.png", r"street_trainIds\.png: values \[40\] are not trainIds"),
+        "value_250": ("street.png", r"street\.png: values \[250\] are not trainIds .* nor Cityscapes"),
+        "ids_below_19": ("street.png", r"street\.png: the encoding is ambiguous: its values"),
+    }[kind]
+    label[0, 0] = {"stray": 26, "train_ids_40": 40, "value_250": 250, "ids_below_19": 7}[kind]
+    with pytest.raises(ValueError, match=pattern):
+        _upload_label(label, name)
+    if kind == "ids_below_19":  # the same map, named, is decoded as its name says
+        np.testing.assert_array_equal(_upload_label(label, "street_labelIds.png").label[0, :3], [0, 255, 255])
+
+
+def test_cli_ambiguous_labels(tmp_path, tiny_checkpoints):
+    """A job over unnamed labels that fit both encodings stops with the file and a request to choose."""
+    images, labels = _all_ignore_folders(tmp_path)
+    (labels / "void_trainIds.png").rename(labels / "void.png")
+    cv2.imwrite(str(labels / "void.png"), np.zeros((64, 128), np.uint8))
+    proc = cli(
+        "gald_viz.evaluate", "model", "--model", str(tiny_checkpoints["aspp"]), "--data",
+        f"folders:{images},{labels}", "--device", "cpu", "--db", str(tmp_path / "r.sqlite"),
+    )  # fmt: skip
+    assert_user_error(proc, str(labels / "void.png"), "ambiguous", "choose the encoding explicitly")

@@ -102,8 +102,9 @@ def _pairs(tmp_path, label_name="{}.png", labels=TRAIN_IDS, names=("a", "b"), im
 
 
 def test_folder_pairs_with_train_ids(tmp_path):
-    ds = FolderPairs(*_pairs(tmp_path, image_ext=".jpg"))
+    ds = FolderPairs(*_pairs(tmp_path, image_ext=".jpg"), encoding="trainId")
     assert ds.encoding == "trainId" and ds.names == ["a", "b"] and len(ds) == 2
+    assert "encoding=trainId (explicit)" in ds.describe()
     np.testing.assert_array_equal(ds[0].label, TRAIN_IDS)
     assert ds[1].image.shape == (2, 4, 3)
 
@@ -111,6 +112,7 @@ def test_folder_pairs_with_train_ids(tmp_path):
 def test_folder_pairs_label_ids_by_name_and_by_values(tmp_path):
     by_name = FolderPairs(*_pairs(tmp_path / "n", "{}_gtFine_labelIds.png", LABEL_IDS, ("x_leftImg8bit",)))
     assert by_name.encoding == "labelId" and by_name.names == ["x"]
+    assert "encoding=labelId (file names)" in by_name.describe()
     np.testing.assert_array_equal(by_name[0].label, TRAIN_IDS)
     by_value = FolderPairs(*_pairs(tmp_path / "v", labels=LABEL_IDS))
     assert by_value.encoding == "labelId"
@@ -132,3 +134,41 @@ def test_folder_pairs_refuse_label_ids_read_as_train_ids(tmp_path):
     ds = FolderPairs(*_pairs(tmp_path, labels=to_label_ids(TRAIN_IDS)), encoding="trainId")
     with pytest.raises(DatasetError, match=r"a\.png: values .* are not trainIds"):
         ds[0]
+
+
+def test_auto_refuses_train_ids_with_a_stray_value(tmp_path):
+    """Issue 13.2: one stray 26 must not turn [0,1,2,8,10,13] into labelIds [255,255,255,1,255,4]."""
+    label = np.resize(np.array([0, 1, 2, 8, 10, 13], np.uint8), (2, 4 * 30))
+    label[0, 0] = 26
+    _write(tmp_path / "img" / "a.png", np.zeros((2, 120, 3), np.uint8))
+    _write(tmp_path / "lab" / "a.png", label)
+    ds = FolderPairs(tmp_path / "img", tmp_path / "lab")
+    with pytest.raises(DatasetError, match=r"lab.a\.png: the encoding is ambiguous: ids \[26\]"):
+        ds[0]
+    np.testing.assert_array_equal(
+        FolderPairs(tmp_path / "img", tmp_path / "lab", encoding="labelId")[0].label[1, :6],
+        [255, 255, 255, 1, 255, 4],
+    )  # only an explicit choice decodes it as labelIds
+
+
+def test_auto_refuses_label_ids_below_19_unless_named(tmp_path):
+    """Issue 13.2: a real labelId map holding only ids < 19 was taken for trainIds."""
+    label = np.array([[7, 8, 11, 0], [17, 12, 13, 4]], np.uint8)
+    ds = FolderPairs(*_pairs(tmp_path / "plain", labels=label, names=("a",)))
+    with pytest.raises(DatasetError, match=r"ambiguous: its values \[0, 4, 7, 8, 11, 12, 13, 17\]"):
+        ds[0]
+    named = FolderPairs(*_pairs(tmp_path / "named", "{}_labelIds.png", label, ("a",)))
+    np.testing.assert_array_equal(named[0].label, [[0, 1, 2, 255], [5, 3, 4, 255]])
+
+
+def test_explicit_encoding_contradicting_the_name_is_refused(tmp_path):
+    images, labels = _pairs(tmp_path, "{}_labelIds.png", LABEL_IDS, ("a",))
+    with pytest.raises(DatasetError, match=r"a_labelIds\.png: encoding='trainId' was chosen but"):
+        FolderPairs(images, labels, encoding="trainId")
+
+
+def test_duplicate_stems_are_refused_at_open(tmp_path):
+    images, labels = _pairs(tmp_path, names=("a",))
+    _write(images / "a.jpg", np.zeros((2, 4, 3), np.uint8))
+    with pytest.raises(DatasetError, match=r"a\.jpg and a\.png both belong to image 'a'"):
+        FolderPairs(images, labels)

@@ -300,3 +300,65 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pa
     assert len(want["images"]) == limit and len(want["image_arrays"]) == limit * len(STATISTICS), context
     for key in want:
         assert got[key] == want[key], f"{key} differs after kills; {context}"
+
+
+def _write_pair(root: Path, label_value: int, layout: str) -> None:
+    """One 64×128 image and its label: ``folders`` (imgs/, labels/ *_trainIds) or ``cityscapes``."""
+    import cv2
+
+    image = np.full((64, 128, 3), 90, np.uint8)
+    label = np.full((64, 128), label_value, np.uint8)
+    if layout == "folders":
+        paths = (root / "imgs" / "x.png", root / "labels" / "x_trainIds.png")
+    else:
+        stem = "aachen_000000_000000"
+        paths = (
+            root / "leftImg8bit" / "val" / "aachen" / f"{stem}_leftImg8bit.png",
+            root / "gtFine" / "val" / "aachen" / f"{stem}_gtFine_labelIds.png",
+        )
+    for path, array in zip(paths, (image, label), strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        assert cv2.imwrite(str(path), array)
+
+
+def _gt_pixels(db: Path, run_id: str) -> np.ndarray:
+    with ResultsStore(db, read_only=True) as store:
+        return store.arrays(run_id, ["gt_pixels"])[1]["gt_pixels"][0]
+
+
+def test_run_identity_follows_the_files(tmp_path, checkpoints, monkeypatch, one_thread):
+    """Issue 13.1: the same spec text over other folders, another $CITYSCAPES_DATASET or edited files
+    is another run (it used to resume the first run and report its numbers)."""
+    db, model = tmp_path / "r.sqlite", str(checkpoints["aspp"])
+    job = dict(device="cpu", db=db, progress=False, thresholds=(3,))
+    ids = {}
+    for name, value in (("a", 0), ("b", 13)):
+        _write_pair(tmp_path / name, value, "folders")
+        monkeypatch.chdir(tmp_path / name)
+        ids[name] = run_job(model, "folders:imgs,labels", **job)
+        assert _gt_pixels(db, ids[name])[value] == 64 * 128  # its own labels, not the other run's
+    assert ids["a"] != ids["b"]
+    runs_now = ResultsStore(db, read_only=True).runs().set_index("run_id")
+    description = runs_now.loc[ids["b"], "data_description"]
+    assert str((tmp_path / "b" / "imgs").resolve()) in description and "files=" in description
+    assert (
+        runs_now.loc[ids["b"], "data_spec"]
+        == f"folders:{tmp_path / 'b' / 'imgs'},{tmp_path / 'b' / 'labels'}"
+    )
+    assert run_job(model, "folders:imgs,labels", **job) == ids["b"]  # unchanged data resumes
+    # Edited in place (same name, new content): a new run with the new labels.
+    label = tmp_path / "b" / "labels" / "x_trainIds.png"
+    _write_pair(tmp_path / "b", 2, "folders")
+    os.utime(label, ns=(label.stat().st_atime_ns, label.stat().st_mtime_ns + 10**9))
+    edited = run_job(model, "folders:imgs,labels", **job)
+    assert edited not in ids.values() and _gt_pixels(db, edited)[2] == 64 * 128
+    # $CITYSCAPES_DATASET pointing elsewhere: another run, with the real root recorded.
+    for name, value in (("cs1", 7), ("cs2", 26)):
+        _write_pair(tmp_path / name, value, "cityscapes")
+        monkeypatch.setenv("CITYSCAPES_DATASET", str(tmp_path / name))
+        ids[name] = run_job(model, "cityscapes:val", **job)
+        assert (
+            ResultsStore(db, read_only=True).run(ids[name])["data_spec"]
+            == f"cityscapes:val:{tmp_path / name}"
+        )
+    assert ids["cs1"] != ids["cs2"] and _gt_pixels(db, ids["cs2"])[13] == 64 * 128

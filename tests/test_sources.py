@@ -41,7 +41,7 @@ def test_folder_and_cityscapes_specs(tmp_path, monkeypatch):
         (tmp_path / "lab").mkdir(exist_ok=True)
         cv2.imwrite(str(tmp_path / "img" / f"{n}.png"), np.zeros((2, 3, 3), np.uint8))
         cv2.imwrite(str(tmp_path / "lab" / f"{n}.png"), np.ones((2, 3), np.uint8))
-    src = open_source(f"folders:{tmp_path / 'img'},{tmp_path / 'lab'}", limit=2)
+    src = open_source(f"folders:{tmp_path / 'img'},{tmp_path / 'lab'},trainId", limit=2)
     assert src.names == ["a", "b"] and len(src) == 2 and src[1].label.max() == 1
     assert "first=2" in src.describe()
     with pytest.raises(SourceError, match="no such folder"):

@@ -137,7 +137,16 @@ def test_round_trip_table_v_per_image_and_predictions(tmp_path):
     present = union > 0
     assert per_image["miou"][0] == pytest.approx(np.mean(first["tp"][present] / union[present]))
     assert per_image["F@3"][0] == pytest.approx(first["boundary_f"][1, present].mean())
-    assert list(per_image.columns) == ["image", "position", "height", "width", "miou", "F@0.00088", "F@3"]
+    assert list(per_image.columns) == [
+        "image",
+        "position",
+        "height",
+        "width",
+        "miou",
+        "F@0.00088",
+        "F@3",
+        "gt_all_ignore",
+    ]
 
     rng = np.random.default_rng(0)
     make_result("img0", 0, rng)  # replay the generator to get img0's stored map
@@ -269,6 +278,18 @@ def drop_root_file_override() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE) failed")
 
 
+def unprivileged(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``script`` in a child Python that obeys permission bits (as root: without CAP_DAC_OVERRIDE)."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        preexec_fn=drop_root_file_override if os.geteuid() == 0 else None,
+    )
+
+
 def test_write_protected_file(tmp_path):
     """A chmod 444 database file opened for writing.
 
@@ -281,14 +302,7 @@ def test_write_protected_file(tmp_path):
     with ResultsStore(path) as writer:
         run_id, _ = fill(writer, make_spec(), 1)
     path.chmod(0o444)
-    out = subprocess.run(
-        [sys.executable, "-c", UNPRIVILEGED_CHECK, str(path), run_id],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        preexec_fn=drop_root_file_override if os.geteuid() == 0 else None,
-    )
+    out = unprivileged(UNPRIVILEGED_CHECK, str(path), run_id)
     assert out.returncode == 0, out.stderr
     assert "runs 1" in out.stdout  # still readable
     assert "reason read-only" in out.stdout and str(path) in out.stdout
@@ -355,3 +369,56 @@ def test_prediction_filenames_stay_unique():
     files = [prediction_filename(n) for n in names]
     assert len(set(files)) == len(names)
     assert all("/" not in f and not f.startswith(".") and f.endswith(".png") for f in files)
+
+
+READ_ONLY_FOLDER_CHECK = """
+import sys
+from gald_viz.store import ResultsStore, StoreError
+try:
+    store = ResultsStore(sys.argv[1], read_only=True)
+    print("runs", len(store.runs()), "images", len(store.images(sys.argv[2])), "immutable", store.immutable)
+except StoreError as exc:
+    print("reason", exc.reason)
+    print("message", exc)
+"""
+
+
+def _in_read_only_folder(path: Path, run_id: str) -> str:
+    """Open the store read-only in a child process that obeys permission bits, its folder chmod 555."""
+    path.parent.chmod(0o555)
+    try:
+        out = unprivileged(READ_ONLY_FOLDER_CHECK, str(path), run_id)
+    finally:
+        path.parent.chmod(0o755)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_finished_store_reads_from_a_read_only_folder(tmp_path):
+    """Issue 13.9: a WAL reader needs to create ``-shm``; on read-only media the store opens immutable.
+
+    As in :func:`test_write_protected_file`, the child drops CAP_DAC_OVERRIDE, so the chmod 555 folder
+    refuses it the ``-shm`` file exactly as read-only media does (``mode=ro`` alone fails there).
+    """
+    path = tmp_path / "ro" / "r.sqlite"
+    with ResultsStore(path) as writer:
+        run_id, _ = fill(writer, make_spec(), 2)
+    assert not path.with_name("r.sqlite-shm").exists()
+    assert "runs 1 images 2 immutable True" in _in_read_only_folder(path, run_id)
+    with ResultsStore(path, read_only=True) as writable_folder:
+        assert not writable_folder.immutable  # a writable folder keeps the ordinary WAL reader
+
+
+def test_read_only_folder_with_unfolded_wal_is_refused(tmp_path):
+    """A copy whose ``-wal`` still holds pages (its writer never closed) would read stale: refused."""
+    live = tmp_path / "live" / "r.sqlite"
+    writer = ResultsStore(live)
+    run_id, _ = fill(writer, make_spec(), 1)
+    copy = tmp_path / "copy" / "r.sqlite"
+    copy.parent.mkdir()
+    for suffix in ("", "-wal"):
+        copy.with_name(copy.name + suffix).write_bytes(live.with_name(live.name + suffix).read_bytes())
+    writer.close()
+    assert copy.with_name("r.sqlite-wal").stat().st_size > 0
+    out = _in_read_only_folder(copy, run_id)
+    assert "reason read-only" in out and "r.sqlite-wal still holds changes" in out, out

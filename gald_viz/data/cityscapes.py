@@ -13,23 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from gald_viz.data.images import ImageReadError, read_image, read_label_map
-from gald_viz.data.labels import IGNORE_INDEX, LABEL_IDS, NUM_CLASSES, to_train_ids
+from gald_viz.data.label_encoding import (
+    ENCODINGS,
+    LABEL_ENDINGS,
+    LabelEncodingError,
+    decode_label_map,
+    encoding_from_name,
+)
 from gald_viz.data.sample import Sample, check_index
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-ENCODINGS = ("auto", "trainId", "labelId")
+__all__ = ["ENCODINGS", "IMAGE_SUFFIXES", "CityscapesDataset", "DatasetError", "FolderPairs"]
 
-# Label file name endings, longest first, and the encoding each one implies (None: unknown).
-_LABEL_ENDINGS: tuple[tuple[str, str | None], ...] = (
-    ("_gtFine_labelTrainIds", "trainId"),
-    ("_gtFine_labelIds", "labelId"),
-    ("_gtFine_trainIds", "trainId"),
-    ("_labelTrainIds", "trainId"),
-    ("_labelIds", "labelId"),
-    ("_trainIds", "trainId"),
-    ("_label", None),
-    ("", None),
-)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 # Companion files of the Cityscapes layout that are not id maps.
 _NOT_LABELS = ("_gtFine_color", "_gtFine_instanceIds", "_gtFine_instanceTrainIds")
 
@@ -50,7 +45,7 @@ def _dataset_root(root: str | os.PathLike | None) -> Path:
     path = Path(root).expanduser()
     if not path.is_dir():
         raise DatasetError(f"Cityscapes root {path}: no such folder")
-    return path
+    return path.resolve()
 
 
 def _check_pair(image: np.ndarray, label: np.ndarray, image_path: Path, label_path: Path) -> None:
@@ -71,20 +66,11 @@ def _read_pair(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarr
     return image, ids
 
 
-_VALID_LABEL_IDS = np.zeros(256, dtype=bool)
-_VALID_LABEL_IDS[sorted(LABEL_IDS)] = True
-_VALID_LABEL_IDS[IGNORE_INDEX] = True
-
-
-def _label_ids_to_train(ids: np.ndarray, label_path: Path) -> np.ndarray:
-    """Cityscapes labelIds → trainIds, refusing values that are no labelId (a foreign or damaged map)."""
-    bad = ~_VALID_LABEL_IDS[ids]
-    if bad.any():
-        raise DatasetError(
-            f"label {label_path}: values {np.unique(ids[bad]).tolist()[:8]} are not Cityscapes labelIds "
-            f"(0..{max(LABEL_IDS)}, {IGNORE_INDEX})"
-        )
-    return to_train_ids(ids)
+def _decode(ids: np.ndarray, label_path: Path, encoding: str) -> tuple[np.ndarray, str]:
+    try:
+        return decode_label_map(ids, str(label_path), encoding)
+    except LabelEncodingError as err:
+        raise DatasetError(str(err)) from err
 
 
 def _missing_message(missing: list[tuple[Path, Path]], what: str) -> str:
@@ -146,24 +132,25 @@ class CityscapesDataset:
         index = check_index(index, len(self._pairs))
         image_path, label_path = self._pairs[index]
         image, label_ids = _read_pair(image_path, label_path)
-        return Sample(image=image, label=_label_ids_to_train(label_ids, label_path), name=self.names[index])
+        label, _ = _decode(label_ids, label_path, "labelId")
+        return Sample(image=image, label=label, name=self.names[index])
 
     def paths(self, index: int) -> tuple[Path, Path]:
         """The (image, labelIds) file paths of sample ``index``."""
         return self._pairs[check_index(index, len(self._pairs))]
 
     def describe(self) -> str:
-        return f"cityscapes:{self.split} root={self.root} images={len(self)}"
+        return f"cityscapes:{self.split} root={self.root} encoding=labelId (layout) images={len(self)}"
 
 
-def _label_key(stem: str) -> tuple[str, str | None] | None:
-    """The image stem a label file belongs to and the encoding its name implies."""
+def _label_key(stem: str) -> str | None:
+    """The image stem a label file belongs to (None: a companion file that is no id map)."""
     if any(stem.endswith(end) for end in _NOT_LABELS):
         return None
-    for ending, encoding in _LABEL_ENDINGS:
+    for ending, _ in LABEL_ENDINGS:
         if ending and stem.endswith(ending):
-            return stem[: -len(ending)], encoding
-    return stem, None
+            return stem[: -len(ending)]
+    return stem
 
 
 def _image_key(stem: str) -> str:
@@ -174,23 +161,42 @@ def _list_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
 
 
+def _by_key(files: list[Path], key, what: str, folder: Path) -> dict[str, Path]:
+    """Files by the stem they pair on; two files on one stem (``a.png``, ``a.jpg``) are refused."""
+    out: dict[str, Path] = {}
+    for path in files:
+        k = key(path.stem)
+        if k is None:
+            continue
+        if k in out:
+            raise DatasetError(
+                f"{what} folder {folder}: {out[k].name} and {path.name} both belong to image {k!r};"
+                " keep one of them (pairs are matched by file stem)"
+            )
+        out[k] = path
+    return out
+
+
 class FolderPairs:
     """Images in one folder, label PNGs with matching names in another.
 
     A label matches an image when their stems agree after dropping ``_leftImg8bit`` from the image
     and one of ``_gtFine_labelIds``, ``_gtFine_labelTrainIds``, ``_labelIds``, ``_trainIds``,
-    ``_label`` from the label (so Cityscapes-named files and plain ``name.png`` pairs both work).
+    ``_label`` from the label (so Cityscapes-named files and plain ``name.png`` pairs both work). Two
+    files on one stem (``a.png`` and ``a.jpg``) are refused when the folders are opened. Folders are
+    kept as absolute, resolved paths.
 
     Args:
         images_dir: folder of images (PNG, JPEG, BMP, TIFF).
         labels_dir: folder of single-channel label PNGs.
         encoding: ``"trainId"`` (0..18, 255 ignore), ``"labelId"`` (Cityscapes ids 0..33) or
-            ``"auto"``: taken from the label names (``*labelIds`` / ``*trainIds``), otherwise from the
-            values of the first labels (any value in 19..254 means labelIds).
+            ``"auto"``: per file, by its name (``*_labelIds`` / ``*_trainIds``), else by its values only
+            where they decide unambiguously (:mod:`gald_viz.data.label_encoding`); never a silent guess.
 
     Raises:
-        DatasetError: a missing or empty folder, images without labels, trainId labels with values
-            that are not trainIds, or (on access) an image and label of different sizes.
+        DatasetError: a missing or empty folder, images without labels, two files on one stem, an
+            explicit encoding the label names contradict, or (on access) a label that does not fit its
+            encoding (file and values named), an ambiguous unnamed label, or a size mismatch.
     """
 
     def __init__(
@@ -202,45 +208,41 @@ class FolderPairs:
         for what, folder in (("images", self.images_dir), ("labels", self.labels_dir)):
             if not folder.is_dir():
                 raise DatasetError(f"{what} folder {folder}: no such folder")
-        images = _list_files(self.images_dir, IMAGE_SUFFIXES)
+        self.images_dir, self.labels_dir = self.images_dir.resolve(), self.labels_dir.resolve()
+        images = _by_key(_list_files(self.images_dir, IMAGE_SUFFIXES), _image_key, "images", self.images_dir)
         if not images:
             raise DatasetError(f"images folder {self.images_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
-        labels: dict[str, tuple[Path, str | None]] = {}
-        for path in _list_files(self.labels_dir, (".png",)):
-            key = _label_key(path.stem)
-            if key is not None and key[0] not in labels:
-                labels[key[0]] = (path, key[1])
+        labels = _by_key(_list_files(self.labels_dir, (".png",)), _label_key, "labels", self.labels_dir)
         self._pairs: list[tuple[Path, Path]] = []
-        hints: set[str | None] = set()
         missing: list[tuple[Path, Path]] = []
-        for image in images:
-            key = _image_key(image.stem)
+        for key, image in images.items():
             if key in labels:
-                self._pairs.append((image, labels[key][0]))
-                hints.add(labels[key][1])
+                self._pairs.append((image, labels[key]))
             else:
                 missing.append((image, self.labels_dir / f"{key}.png"))
         if missing:
             raise DatasetError(_missing_message(missing, f"images in {self.images_dir}"))
+        self._pairs.sort()
         self.names = [_image_key(img.stem) for img, _ in self._pairs]
-        self.encoding = encoding if encoding != "auto" else self._guess_encoding(hints)
-
-    def _guess_encoding(self, hints: set[str | None]) -> str:
-        named = hints - {None}
-        if len(named) == 1 and None not in hints:
-            return named.pop()
-        for _, label_path in self._pairs[:5]:
-            ids = self._read_ids(label_path)
-            if ((ids >= NUM_CLASSES) & (ids != IGNORE_INDEX)).any():
-                return "labelId"
-        return "trainId"
-
-    @staticmethod
-    def _read_ids(path: Path) -> np.ndarray:
-        try:
-            return read_label_map(path)
-        except ImageReadError as err:
-            raise DatasetError(str(err)) from err
+        self.requested = encoding
+        named = {encoding_from_name(lab.stem) for _, lab in self._pairs}
+        if encoding != "auto":
+            for _, lab in self._pairs:
+                if encoding_from_name(lab.stem) not in (None, encoding):
+                    raise DatasetError(
+                        f"label {lab}: encoding={encoding!r} was chosen but the file name says "
+                        f"{encoding_from_name(lab.stem)}s"
+                    )
+            self.encoding, self.encoding_text = encoding, f"{encoding} (explicit)"
+        elif named == {"trainId"} or named == {"labelId"}:
+            self.encoding = named.pop()
+            self.encoding_text = f"{self.encoding} (file names)"
+        elif named == {None}:
+            self.encoding = "labelId"
+            self.encoding_text = "labelId (values of each map, refused where they do not decide)"
+        else:
+            self.encoding = "per-file"
+            self.encoding_text = "auto: by file name, else by the values of each map"
 
     def __len__(self) -> int:
         return len(self._pairs)
@@ -249,19 +251,12 @@ class FolderPairs:
         index = check_index(index, len(self._pairs))
         image_path, label_path = self._pairs[index]
         image, ids = _read_pair(image_path, label_path)
-        if self.encoding == "labelId":
-            return Sample(image=image, label=_label_ids_to_train(ids, label_path), name=self.names[index])
-        bad = (ids >= NUM_CLASSES) & (ids != IGNORE_INDEX)
-        if bad.any():
-            raise DatasetError(
-                f"label {label_path}: values {sorted(set(np.unique(ids[bad]).tolist()))[:8]} are not "
-                f"trainIds (0..{NUM_CLASSES - 1}, {IGNORE_INDEX}); pass encoding='labelId' for Cityscapes ids"
-            )
-        return Sample(image=image, label=ids, name=self.names[index])
+        label, _ = _decode(ids, label_path, self.requested)
+        return Sample(image=image, label=label, name=self.names[index])
 
     def paths(self, index: int) -> tuple[Path, Path]:
         """The (image, label) file paths of sample ``index``."""
         return self._pairs[check_index(index, len(self._pairs))]
 
     def describe(self) -> str:
-        return f"folders:{self.images_dir},{self.labels_dir} encoding={self.encoding} images={len(self)}"
+        return f"folders:{self.images_dir},{self.labels_dir} encoding={self.encoding_text} images={len(self)}"

@@ -1,5 +1,9 @@
 """Open the data source a spec names (see :mod:`gald_viz.data.spec` for the spec forms)."""
 
+import hashlib
+import os
+from pathlib import Path
+
 from gald_viz.data.cityscapes import CityscapesDataset, DatasetError, FolderPairs
 from gald_viz.data.sample import Sample, Source, check_index
 from gald_viz.data.spec import (
@@ -13,7 +17,7 @@ from gald_viz.data.spec import (
 )
 from gald_viz.data.synthcity import SynthCity
 
-__all__ = ["Limited", "SourceError", "open_source"]
+__all__ = ["Limited", "SourceError", "fingerprint", "open_source"]
 
 
 class Limited:
@@ -32,6 +36,35 @@ class Limited:
 
     def describe(self) -> str:
         return f"{self.source.describe()} first={self.count}"
+
+    def paths(self, index: int) -> tuple[Path, ...]:
+        """The files of sample ``index`` (sources without files: AttributeError, as theirs)."""
+        return self.source.paths(check_index(index, self.count))
+
+
+def fingerprint(source: Source) -> str:
+    """A hash of the source's image and label files: names, sizes and modification times (ns).
+
+    Cheap (two ``stat`` calls per image: 10 ms for 500 image and label pairs on this machine) and it
+    changes when a file is added, removed, renamed, replaced or edited in place (editing sets the mtime). A
+    content hash would also catch an edit that restores size and mtime on purpose, at the cost of
+    reading every file (about 1 GB for Cityscapes val). Sources rendered from their spec (SynthCity)
+    have no files: ``""``.
+
+    Raises:
+        SourceError: a file vanished since the source was opened.
+    """
+    if not hasattr(getattr(source, "source", source), "paths"):
+        return ""
+    digest = hashlib.sha256()
+    for i in range(len(source)):
+        for path in source.paths(i):
+            try:
+                st = os.stat(path)
+            except OSError as err:
+                raise SourceError(f"data file {path}: cannot be read ({err.strerror})") from err
+            digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _synthcity(spec: SynthCitySpec, limit: int | None) -> SynthCity:

@@ -19,7 +19,9 @@ CityscapesSpec(split='val', root=None)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from gald_viz.data.cityscapes import ENCODINGS
 
@@ -129,6 +131,29 @@ def parse_spec(text: str | DataSpec) -> DataSpec:
     if kind == "folders":
         return _folders(text, rest)
     raise SourceError(f"source {text!r}: unknown kind {kind!r}; use {KINDS}")
+
+
+def _real(path: str) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+def resolved(spec: str | DataSpec) -> DataSpec:
+    """The spec with absolute, real paths: what a run records, so the same text run from two working
+    folders, or with ``$CITYSCAPES_DATASET`` pointing elsewhere, names two data sets.
+
+    A Cityscapes spec without a root takes ``$CITYSCAPES_DATASET`` (left None when it is unset, so
+    opening the source says so).
+
+    >>> str(resolved("synthcity:val"))
+    'synthcity:val'
+    """
+    spec = parse_spec(spec)
+    if isinstance(spec, FolderSpec):
+        return replace(spec, images=_real(spec.images), labels=_real(spec.labels))
+    if isinstance(spec, CityscapesSpec):
+        root = spec.root or os.environ.get("CITYSCAPES_DATASET") or None
+        return replace(spec, root=_real(root) if root else None)
+    return spec
 
 
 CITYSCAPES_SPLITS = ("train", "val", "test", "train_extra")

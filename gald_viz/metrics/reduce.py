@@ -36,6 +36,8 @@ __all__ = [
     "image_sizes",
     "image_row",
     "image_rows",
+    "gt_all_ignore",
+    "all_ignore_warning",
 ]
 
 Arrays = Mapping[str, np.ndarray]
@@ -165,3 +167,22 @@ def image_rows(arrays: Arrays, thresholds: Sequence[float]) -> dict[str, np.ndar
     for t, th in enumerate(thresholds):
         columns[f"F@{th:g}"] = np.array([r["mean_f"][t] for r in rows], dtype=np.float64).reshape(n)
     return columns
+
+
+def gt_all_ignore(arrays: Arrays) -> np.ndarray | bool:
+    """Whether an image's ground truth is all ignore (no evaluated pixel: TP + FN = 0 for every class).
+
+    Such an image scores boundary F = 1 for every class (no boundary in either map, G-SCNN rule 7) and
+    adds nothing to IoU: a perfect score that says nothing. With an image axis, one bool per image.
+    """
+    return (np.asarray(arrays["tp"]) + np.asarray(arrays["fn"])).sum(axis=-1) == 0
+
+
+def all_ignore_warning(images: Sequence[str]) -> str:
+    """The warning naming images whose ground truth is all ignore."""
+    shown = ", ".join(images[:5]) + (f" and {len(images) - 5} more" if len(images) > 5 else "")
+    return (
+        f"ground truth of {len(images)} image(s) is all ignore (255): {shown}. Their boundary F is 1 for"
+        " every class by convention (no boundary in either map) and they add nothing to IoU: the score"
+        " says nothing about the prediction"
+    )

@@ -78,14 +78,16 @@ def per_image(store, run_id: str, *, sort_by: str = "miou") -> pd.DataFrame:
 
     ``miou`` is the mean IoU over the classes present in the image's GT or prediction (non-ignored
     pixels); ``F@<threshold>`` is the mean boundary F over those same classes (absent classes score a
-    trivial 1 and would hide bad images). Sorted ascending by ``sort_by``, NaN last.
+    trivial 1 and would hide bad images). ``gt_all_ignore`` flags images whose ground truth is all
+    ignore (no score means anything there). Sorted ascending by ``sort_by``, NaN last.
     """
     thresholds = store.run(run_id)["thresholds"]
     frame = store.images(run_id)
     images, arrays = store.arrays(run_id, _TABLE_V_STATS)
     if images:
         columns = pd.DataFrame(reduce.image_rows(arrays, thresholds), index=images)
+        columns["gt_all_ignore"] = reduce.gt_all_ignore(arrays)
         frame = frame.merge(columns, left_on="image", right_index=True, how="left")
     else:
-        frame = frame.assign(miou=np.nan, **{f"F@{th:g}": np.nan for th in thresholds})
+        frame = frame.assign(miou=np.nan, **{f"F@{th:g}": np.nan for th in thresholds}, gt_all_ignore=False)
     return frame.sort_values(sort_by, na_position="last", kind="stable").reset_index(drop=True)

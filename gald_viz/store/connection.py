@@ -23,7 +23,9 @@ class Connection:
 
     Args:
         path: the SQLite file; created (with its folder) unless ``read_only``.
-        read_only: open with ``mode=ro``: nothing is created or written (for viewers).
+        read_only: open with ``mode=ro``: nothing is created or written (for viewers). Where that
+            fails because the folder cannot be written (read-only media: WAL readers need a ``-shm``
+            file), the file is opened ``immutable=1`` instead (:attr:`immutable` is then True).
         timeout: seconds to wait for another writer's lock before raising ``StoreError(reason="locked")``.
     """
 
@@ -34,6 +36,7 @@ class Connection:
         self.root = self.path.parent
         self.read_only = read_only
         self.timeout = timeout
+        self.immutable = False  # True when read from read-only media (see _connect_immutable)
         self._lock = threading.RLock()
         self._con = self._open()
 
@@ -53,6 +56,33 @@ class Connection:
                 ) from exc
             mode = "rwc"
         uri = f"file:{quote(str(self.path.resolve()))}?mode={mode}"
+        try:
+            return self._connect(uri)
+        except StoreError as err:
+            if not self.read_only or err.reason not in ("cannot-open", "read-only"):
+                raise
+        return self._connect_immutable(uri)
+
+    def _connect_immutable(self, uri: str) -> sqlite3.Connection:
+        """Read-only media: WAL readers must create the ``-shm`` file, which a read-only folder forbids.
+
+        ``immutable=1`` tells SQLite that nothing changes the file, so it reads it without ``-shm`` or
+        locks. A finished store's WAL is folded back into the file by its last writer; a ``-wal`` file
+        that still holds pages would be ignored, so that case is refused rather than read stale.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                self.path,
+                f"is in a folder that cannot be written, and its write-ahead log {wal.name} still holds"
+                " changes not folded into it; open it once where its folder is writable (or copy the"
+                " folder elsewhere)",
+                reason="read-only",
+            )
+        self.immutable = True
+        return self._connect(uri + "&immutable=1")
+
+    def _connect(self, uri: str) -> sqlite3.Connection:
         with self._translate():
             con = sqlite3.connect(
                 uri, uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False

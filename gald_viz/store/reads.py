@@ -14,6 +14,12 @@ from gald_viz.store.arrays import decode
 from gald_viz.store.connection import Connection
 from gald_viz.store.errors import StoreError
 
+# Statistics whose last axis is the class (their class count must be the run's).
+_PER_CLASS = frozenset(
+    {"tp", "fp", "fn", "gt_pixels", "pred_pixels", "boundary_f", "boundary_precision", "boundary_recall"}
+    | {"pred_boundary_px", "gt_boundary_px", "tolerance_f", "present"}
+)
+
 
 class Reads(Connection):
     """The reading half of :class:`~gald_viz.store.ResultsStore`: numbers come back as stored arrays."""
@@ -25,8 +31,22 @@ class Reads(Connection):
             " FROM runs AS r ORDER BY r.created_at DESC, r.run_id"
         )
         for column in ("identity", "model_options", "class_names", "thresholds", "radii_px"):
-            frame[column] = frame[column].map(json.loads)
+            frame[column] = [
+                self._json(text, run_id, column)
+                for text, run_id in zip(frame[column], frame["run_id"], strict=True)
+            ]
         return frame
+
+    def _json(self, text: str, run_id: str, column: str):
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as err:
+            raise self._damaged(f"run {run_id}, column {column}", err) from err
+
+    def _damaged(self, row: str, err: Exception) -> StoreError:
+        return StoreError(
+            self.path, f"has a damaged row ({row}: {err}); move the file away or rerun", reason="corrupt"
+        )
 
     def run(self, run_id: str) -> dict:
         """One run's provenance as a dict (the ``runs()`` row)."""
@@ -67,7 +87,15 @@ class Reads(Connection):
             sql += f" AND a.name IN ({', '.join('?' * len(names))})"
             params += list(names)
         rows = self._rows(sql + " ORDER BY i.position, a.name", params)
-        return _stacked(rows)
+        images, arrays = self._stacked(rows, f"run {run_id}")
+        classes = len(self.run(run_id)["class_names"])
+        for name, array in arrays.items():
+            if name in _PER_CLASS and (array.ndim < 2 or array.shape[-1] != classes):
+                raise self._damaged(
+                    f"run {run_id}, statistic {name}",
+                    ValueError(f"shape {array.shape[1:]} per image, but the run has {classes} classes"),
+                )
+        return images, arrays
 
     def pair_arrays(self, run_ga: str, run_gald: str) -> tuple[list[str], dict[str, np.ndarray]]:
         """The pair statistics of a (GA run, GALD run) pair, stacked like :meth:`arrays`."""
@@ -77,7 +105,7 @@ class Reads(Connection):
             " ORDER BY i.position, p.name",
             (run_ga, run_gald),
         )
-        return _stacked(rows)
+        return self._stacked(rows, f"pair {run_ga}/{run_gald}")
 
     def fourway_missing(self, run_ga: str, run_gald: str) -> list[str]:
         """Images done by both runs that have no pair arrays for the pair yet, in the GALD run's order."""
@@ -100,15 +128,33 @@ class Reads(Connection):
         return self.root / found[0][0]
 
     def load_prediction(self, run_id: str, image: str) -> np.ndarray:
-        """The stored predicted trainId map (H x W uint8) of an image."""
-        return files.read_prediction(self.prediction_path(run_id, image))
+        """The stored predicted trainId map (H x W uint8) of an image; ids beyond the run's classes
+        (other than the ignore label) are a damaged file, refused."""
+        path = self.prediction_path(run_id, image)
+        pred = files.read_prediction(path)
+        run = self.run(run_id)
+        bad = (pred >= len(run["class_names"])) & (pred != run["ignore_index"])
+        if bad.any():
+            raise StoreError(
+                path,
+                f"holds class ids {np.unique(pred[bad]).tolist()[:8]} but run {run_id} has"
+                f" {len(run['class_names'])} classes (a damaged or foreign file)",
+                reason="corrupt",
+                what="prediction",
+            )
+        return pred
 
-
-def _stacked(rows: list[tuple]) -> tuple[list[str], dict[str, np.ndarray]]:
-    images: list[str] = []
-    per_name: dict[str, list[np.ndarray]] = {}
-    for image, name, dtype, shape, data in rows:
-        if not images or images[-1] != image:
-            images.append(image)
-        per_name.setdefault(name, []).append(decode(dtype, shape, data))
-    return images, {name: np.stack(values) for name, values in per_name.items()}
+    def _stacked(self, rows: list[tuple], what: str) -> tuple[list[str], dict[str, np.ndarray]]:
+        images: list[str] = []
+        per_name: dict[str, list[np.ndarray]] = {}
+        for image, name, dtype, shape, data in rows:
+            if not images or images[-1] != image:
+                images.append(image)
+            try:
+                per_name.setdefault(name, []).append(decode(dtype, shape, data))
+            except (TypeError, ValueError) as err:
+                raise self._damaged(f"{what}, image {image!r}, statistic {name}", err) from err
+        try:
+            return images, {name: np.stack(values) for name, values in per_name.items()}
+        except ValueError as err:
+            raise self._damaged(f"{what}: per-image shapes differ", err) from err

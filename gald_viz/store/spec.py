@@ -35,12 +35,19 @@ class RunSpec:
     radii_px: Sequence[int]
     convention: str
     n_planned: int
+    data_fingerprint: str = ""  # gald_viz.data.sources.fingerprint: the files' names, sizes, mtimes
 
     def identity(self) -> dict:
-        """The fields that make two commands the same run (a rerun resumes it)."""
+        """The fields that make two commands the same run (a rerun resumes it).
+
+        ``data_spec`` holds resolved absolute paths and ``data_fingerprint`` the image and label files'
+        names, sizes and modification times, so the same text run from another folder, with
+        ``$CITYSCAPES_DATASET`` elsewhere, or over data edited in place is another run.
+        """
         return {
             "checkpoint_sha256": self.checkpoint_sha256,
             "data_spec": self.data_spec,
+            "data_fingerprint": self.data_fingerprint,
             "data_limit": self.data_limit,
             "image_size": [int(self.image_height), int(self.image_width)],
             "thresholds": [float(t) for t in self.thresholds],

@@ -14,7 +14,7 @@ import torch
 
 from gald_viz.checkpoints import list_bundled
 from gald_viz.data.images import read_image, read_label_map
-from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, to_train_ids
+from gald_viz.data.label_encoding import decode_label_map, upload_encoding_text
 from gald_viz.data.sample import Sample
 from gald_viz.data.sources import open_source
 from gald_viz.data.spec import CityscapesSpec, DataSpec, SynthCitySpec, parse_spec
@@ -184,12 +184,8 @@ def _resolve_device(choice: str) -> str:
 
 
 def _label_ids_to_train(ids, name: str):
-    """Uploaded label ids as trainIds: Cityscapes labelIds are mapped, as FolderPairs' "auto" does."""
-    if "labelIds" in name or (
-        "trainIds" not in name and ((ids >= NUM_CLASSES) & (ids != IGNORE_INDEX)).any()
-    ):
-        return to_train_ids(ids)
-    return ids
+    """Uploaded label ids as trainIds, by the file name convention or unambiguous values, else refused."""
+    return decode_label_map(ids, name)[0]
 
 
 def _uploaded_sample(image_file, label_file) -> Sample:
@@ -235,7 +231,8 @@ def _load_data(
                 key = "upload/" + cache.bytes_key(image_file.getvalue())
                 if label_file is not None:
                     key += "+" + cache.bytes_key(label_file.getvalue())
-                return None, f"upload {image_file.name}", [s.name], s, key
+                labels = f", labels: {upload_encoding_text(label_file.name)}" if label_file else ""
+                return None, f"upload {image_file.name}{labels}", [s.name], s, key
             except ValueError as err:
                 st.error(f"{err}. Showing SynthCity instead.")
         else:

@@ -169,6 +169,8 @@ def table(
             f"Run {run_id[:8]} ({info['model_name']}, {info['data_description']}): "
             + convention_text(info["thresholds"], info["radii_px"], size, frame.attrs["n_images"])
         )
+    if any(reduce.gt_all_ignore(s.stats.arrays) for s in live.values()):
+        warnings.append(f"Live rows: {reduce.all_ignore_warning([source])}.")
     for name, s in live.items():
         one = reduce.table_v(reduce.stack([s.stats]))
         blocks.append(tv.live_rows(one, s.thresholds, s.radii, source=source, model=name))

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from gald_viz.analysis import Analysis
 from gald_viz.data.labels import colorize
 from gald_viz.data.sample import Sample
+from gald_viz.metrics import reduce
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index
 from gald_viz.views.parts import Export, display_hw
 from gald_viz.viz import paper_figures as pf
@@ -230,6 +231,12 @@ def _scores_part(inp: CompareInputs, h: int, w: int) -> ScoresPart:
     all_scores = {f"GA: {inp.ga_name}": ga_scores, f"GALD: {inp.gald_name}": gald_scores}
     return ScoresPart(
         table=scores_table(all_scores),
-        convention=convention(h, w, ga_scores.radii, DEFAULT_THRESHOLDS),
+        convention=convention(h, w, ga_scores.radii, DEFAULT_THRESHOLDS) + _all_ignore_note(inp, ga_scores),
         scores=all_scores,
     )
+
+
+def _all_ignore_note(inp: CompareInputs, scores: ImageScores) -> str:
+    """A warning for ground truth that is all ignore (every F is a conventional 1)."""
+    empty = reduce.gt_all_ignore(scores.stats.arrays)
+    return f" Warning: {reduce.all_ignore_warning([inp.sample.name])}." if empty else ""

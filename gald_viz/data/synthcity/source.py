@@ -8,6 +8,8 @@ from gald_viz.data.synthcity.finish import finish
 from gald_viz.data.synthcity.scene import paint_scene
 
 SPLIT_CODES = {"train": 1, "val": 2, "test": 3}
+MAX_PIXELS = 2048 * 4096
+"""Largest scene rendered (4× Cityscapes' 1024×2048): rendering allocates several float canvases."""
 """Each split draws from its own RNG stream: ``default_rng([seed, SPLIT_CODES[split], index])``."""
 
 
@@ -25,6 +27,10 @@ def _check_args(split: str, height: int, width: int) -> None:
         raise ValueError(f"split={split!r}: SynthCity splits are {sorted(SPLIT_CODES)}")
     if height < 64 or width < 64:
         raise ValueError(f"height={height}, width={width}: SynthCity renders images of at least 64x64")
+    if height * width > MAX_PIXELS:
+        raise ValueError(
+            f"height={height}, width={width}: SynthCity renders at most {MAX_PIXELS} pixels (2048x4096)"
+        )
 
 
 def generate(
