@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from gald_viz.hooks import FeatureRecorder, available_taps, model_lock
 from gald_viz.inference import (
+    check_finite_logits,
     class_argmax,
     logit_geometry,
     model_input,
@@ -196,6 +197,7 @@ def analyse(model: SegmentationModel, image: np.ndarray, *, device: str | torch.
     taps = {n: v.float() for n, v in rec.outputs.items()}
     geometry = logit_geometry(model)
     logits = logits.cpu()
+    check_finite_logits(model, logits)
     # The prediction is exact at native size (it equals inference.predict). The confidence and the probe
     # stage predictions are display aids: they are computed at the model-input size and resized, which
     # saves two K×H×W passes at native size (for input_scale 0.5, 4× the pixels).

@@ -294,8 +294,7 @@ _NON_FINITE = (
 
 
 def _model_name(model: SegmentationModel) -> str:
-    info = getattr(model, "checkpoint_info", None) or {}
-    return repr(str(info.get("name") or getattr(model, "arch", type(model).__name__)))
+    return repr(str(model.checkpoint_info.get("name") or model.arch))
 
 
 def check_finite_logits(model: SegmentationModel, logits: torch.Tensor) -> None:

@@ -159,3 +159,13 @@ def test_peaked_affinity_has_zero_entropy_and_follows_the_window_order() -> None
     gt[:, 12:] = 3  # the right-hand neighbour of cell column 1 (x = 8 → 16) changes class
     assert affinity_at(result, 8, 8, gt=gt).same_class_share == 0
     assert affinity_at(result, 16, 8, gt=gt).same_class_share == 1
+
+
+def test_analyse_refuses_non_finite_logits():
+    from gald_viz.inference import InferenceError
+
+    model = build_model("fcn", num_classes=3, head_channels=16).eval()
+    with torch.no_grad():
+        model.classifier[-1].bias.fill_(float("nan"))
+    with pytest.raises(InferenceError, match="'fcn'"):
+        analyse(model, np.zeros((32, 48, 3), np.uint8))
