@@ -203,7 +203,8 @@ def _map_exports(
                     image,
                     channel_mean(an.ldv1_mask),
                     an.pred,
-                    caption="LDv1 mask M (GALD Eq. 1), mean over channels in [0, 1]. " + base_caption,
+                    caption="LDv1 mask M (GALD Eq. 1), mean over channels, coloured on its data range "
+                    "(M = σ of a ReLU output lies in [0.5, 1)). " + base_caption,
                     channel=None if mask_channel is None else (mask_channel, an.ldv1_mask[mask_channel]),
                 ),
                 f"ldv1_mask_{sample.name}",
