@@ -9,11 +9,12 @@ from gald_viz.ui import compute
 from gald_viz.ui.page import page_setup
 from gald_viz.ui.pointer import accept_click, current_pixel, last_click
 from gald_viz.ui.widgets import export_ui
-from gald_viz.views.inspector import Choices, controls, local_view
+from gald_viz.views.inspector import Choices, controls, local_view, zoom_part
+from gald_viz.views.inspector_probes import knockout_part, knockouts_for, reach_part
 from gald_viz.viz.features import FEATURE_VIEWS
-from gald_viz.viz.inspector import BACKGROUNDS
+from gald_viz.viz.inspector import BACKGROUNDS, ZOOM_FACTORS
 
-CLICK_KEY = "ld.click"
+CLICK_KEY, ZOOM_KEY, ZOOM_WINDOW = "ld.click", "ld.zoom_click", "ld.zoom_window"
 
 
 settings = page_setup("local")
@@ -31,6 +32,7 @@ which = st.segmented_control(
 loaded = models[which or "GALD model"]
 an = compute.analysis(settings, loaded)
 accept_click(CLICK_KEY, an.native_size)
+accept_click(ZOOM_KEY, an.native_size, window_key=ZOOM_WINDOW)
 xy = current_pixel(an.native_size)
 
 offer = controls(an, loaded.model)
@@ -81,6 +83,18 @@ with click_col:
     )
     st.markdown(view.point)
 with info_col:
+    factor = st.selectbox(
+        "Zoom (native px → screen px)", ZOOM_FACTORS, index=1, key="ld.zoom", format_func="×{}".format
+    )
+    zoom = zoom_part(an, settings.sample, xy, factor, choices.background, settings.opacity)
+    st.session_state[ZOOM_WINDOW] = zoom.window.as_dict()
+    streamlit_image_coordinates(
+        zoom.rgb,
+        key=ZOOM_KEY,
+        on_click=partial(accept_click, ZOOM_KEY, an.native_size, window_key=ZOOM_WINDOW),
+        cursor="crosshair",
+    )
+    st.caption(zoom.caption)
     st.markdown(view.pixel)
     st.dataframe(
         view.readout,
@@ -114,3 +128,36 @@ for row in view.map_rows:
         col.image(rgb, caption=title, width="stretch")
 for item in view.exports:
     export_ui("ld", item)
+
+st.subheader("Knock-outs on this image")
+offered = knockouts_for(loaded.model)
+name = st.selectbox("Knock-out", ["none", *offered], key="ld.knockout", disabled=not offered)
+if name and name != "none":
+    pred, scores = compute.knockout(settings, loaded, an, name)
+    part = knockout_part(
+        an, settings.sample, name, pred, scores, model_name=loaded.name, opacity=settings.opacity
+    )
+    for col, (title, rgb) in zip(st.columns(3), part.panels, strict=True):
+        col.image(rgb, caption=title, width="stretch")
+    if part.table is not None:
+        st.dataframe(
+            part.table.style.format("{:+.2f}", subset=["Δ (points)"]).format(
+                "{:.2f}", subset=["intact (%)", "knocked out (%)"]
+            ),
+            key="ld.knockout_table",
+        )
+    st.caption(part.caption)
+
+st.subheader("Context reach at the pixel: how far each model looks")
+if st.toggle("Compute the gradient reach (one backward per model)", key="ld.reach"):
+    roles = {"GA": settings.ga, "GALD": settings.gald}
+    ans = {role: compute.analysis(settings, m) for role, m in roles.items()}
+    reaches = {r: compute.reach(settings, m, xy, int(ans[r].pred[xy[1], xy[0]])) for r, m in roles.items()}
+    names = {r: m.name for r, m in roles.items()}
+    part = reach_part(reaches, names, an.native_size, {r: a.input_size for r, a in ans.items()})
+    for row in (part.panels[:2], part.panels[2:]):
+        for col, (title, rgb) in zip(st.columns(2), row, strict=True):
+            col.image(rgb, caption=title, width="stretch")
+    st.dataframe(part.table, hide_index=True, key="ld.reach_table")
+    st.plotly_chart(part.curves, key="ld.reach_curves")
+    st.caption(part.caption)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from gald_viz.analysis import analyse
 from gald_viz.inference import forward_padded, model_input
 from gald_viz.mechanisms.geometry import CellGeometry
 from gald_viz.mechanisms.reach import MASS_LEVELS, context_reach, mass_radius, radial_mass
@@ -122,3 +123,12 @@ def test_input_scale_maps_positions_to_native_pixels(one_thread):
     reach = context_reach(model, IMAGE, PIXEL)
     assert reach.input_grad.shape == (64, 64)  # 48×64 padded up to min_input_size 64
     assert reach.feature_radii[0.9] is not None and reach.input_radii[0.5] > 0
+
+
+def test_ldv2_after_an_inference_mode_analysis(one_thread):
+    """The app analyses first (inference_mode, LDv2 caches its window pattern), then differentiates."""
+    model = tiny("aspp_ldv2")
+    before = analyse(model, IMAGE, device="cpu")
+    reach = context_reach(model, IMAGE, PIXEL)
+    assert reach.class_id == int(before.pred[PIXEL[1], PIXEL[0]])
+    assert model.ld.method == "auto" and reach.feature_radii[0.5] is not None

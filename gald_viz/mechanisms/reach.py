@@ -24,11 +24,14 @@ import torch.nn.functional as F
 from gald_viz.hooks import available_taps, model_lock
 from gald_viz.inference import logit_geometry, model_input, padded_size, upsample_logits
 from gald_viz.mechanisms.geometry import CellGeometry
+from gald_viz.models.ldv2 import LDv2
 
 __all__ = ["MASS_LEVELS", "Reach", "context_reach", "mass_radius", "radial_mass"]
 
 #: The shares of the gradient mass whose radii are reported.
 MASS_LEVELS: tuple[float, ...] = (0.5, 0.9)
+#: Most points kept of a radial mass curve (for plotting; the radii use every position).
+CURVE_POINTS = 256
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class Reach:
         feature_radii: share → radius in native pixels holding that share of ``feature_grad``'s mass
             (None when the gradient is zero everywhere).
         input_radii: the same for ``input_grad``.
+        feature_curve: (distances, share) of :func:`radial_mass` for ``feature_grad``, at most
+            :data:`CURVE_POINTS` points (every point for small maps).
+        input_curve: the same for ``input_grad``.
     """
 
     native_xy: tuple[int, int]
@@ -54,6 +60,8 @@ class Reach:
     input_grad: np.ndarray
     feature_radii: dict[float, float | None]
     input_radii: dict[float, float | None]
+    feature_curve: tuple[np.ndarray, np.ndarray]
+    input_curve: tuple[np.ndarray, np.ndarray]
 
 
 def radial_mass(
@@ -99,9 +107,14 @@ def mass_radius(distances: np.ndarray, share: np.ndarray, level: float) -> float
     return float(distances[min(index, distances.size - 1)])
 
 
-def _radii(magnitude, px, py, centre) -> dict[float, float | None]:
+def _radii(magnitude, px, py, centre):
+    """(share → radius, subsampled curve) of one gradient map."""
     distances, share = radial_mass(magnitude, px, py, centre)
-    return {level: mass_radius(distances, share, level) for level in MASS_LEVELS}
+    radii = {level: mass_radius(distances, share, level) for level in MASS_LEVELS}
+    if distances.size > CURVE_POINTS:
+        keep = np.unique(np.linspace(0, distances.size - 1, CURVE_POINTS).round().astype(int))
+        distances, share = distances[keep], share[keep]
+    return radii, (distances, share)
 
 
 def _backbone_module(model: torch.nn.Module) -> torch.nn.Module:
@@ -148,11 +161,17 @@ def context_reach(
     def keep(_module, _inputs, output):
         seen["X"] = output
 
+    # LDv2's sparse path caches its window pattern, possibly made under inference_mode, which autograd
+    # refuses: the backward runs LDv2 on its "shifted" path (the same function, docs in models/ldv2.py).
+    ldv2s = [m for m in model.modules() if isinstance(m, LDv2)]
     with model_lock(model):
         was_training = model.training
+        methods = [m.method for m in ldv2s]
         model.eval()
         handle = tap.register_forward_hook(keep)
         try:
+            for m in ldv2s:
+                m.method = "shifted"
             with torch.enable_grad():
                 logits = model(inp)
                 geometry = logit_geometry(model)
@@ -165,6 +184,8 @@ def context_reach(
                 g_x, g_in = torch.autograd.grad(value, [seen["X"], inp])
         finally:
             handle.remove()
+            for m, method in zip(ldv2s, methods, strict=True):
+                m.method = method
             model.train(was_training)
     feature_grad = g_x[0].float().norm(dim=0).cpu().numpy()
     input_grad = g_in[0].float().norm(dim=0).cpu().numpy()
@@ -176,12 +197,16 @@ def context_reach(
     sy, sx = cells.scale
     vv, uu = np.meshgrid(np.arange(padded[0]), np.arange(padded[1]), indexing="ij")
     ix, iy = (uu + 0.5) * sx - 0.5, (vv + 0.5) * sy - 0.5
+    feature_radii, feature_curve = _radii(feature_grad, fx, fy, (x, y))
+    input_radii, input_curve = _radii(input_grad, ix, iy, (x, y))
     return Reach(
         native_xy=(x, y),
         class_id=int(class_id),
         logit=float(value.detach()),
         feature_grad=feature_grad.astype(np.float32),
         input_grad=input_grad.astype(np.float32),
-        feature_radii=_radii(feature_grad, fx, fy, (x, y)),
-        input_radii=_radii(input_grad, ix, iy, (x, y)),
+        feature_radii=feature_radii,
+        input_radii=input_radii,
+        feature_curve=feature_curve,
+        input_curve=input_curve,
     )
