@@ -7,10 +7,10 @@ from streamlit_image_coordinates import streamlit_image_coordinates
 
 from gald_viz.ui import compute
 from gald_viz.ui.page import page_setup
-from gald_viz.ui.pointer import accept_click, current_pixel, last_click
+from gald_viz.ui.pointer import accept_click, current_pixel, last_click, zoom_picker
 from gald_viz.ui.widgets import export_ui
 from gald_viz.views.inspector import Choices, controls, local_view, zoom_part
-from gald_viz.views.inspector_probes import knockout_part, knockouts_for, reach_part
+from gald_viz.views.inspector_probes import knockouts_for
 from gald_viz.viz.features import FEATURE_VIEWS
 from gald_viz.viz.inspector import BACKGROUNDS, ZOOM_FACTORS
 
@@ -87,25 +87,14 @@ with info_col:
         "Zoom (native px → screen px)", ZOOM_FACTORS, index=1, key="ld.zoom", format_func="×{}".format
     )
     zoom = zoom_part(an, settings.sample, xy, factor, choices.background, settings.opacity)
-    st.session_state[ZOOM_WINDOW] = zoom.window.as_dict()
-    streamlit_image_coordinates(
-        zoom.rgb,
-        key=ZOOM_KEY,
-        on_click=partial(accept_click, ZOOM_KEY, an.native_size, window_key=ZOOM_WINDOW),
-        cursor="crosshair",
-    )
+    zoom_picker(ZOOM_KEY, ZOOM_WINDOW, an.native_size, zoom.rgb, zoom.window)
     st.caption(zoom.caption)
     st.markdown(view.pixel)
-    st.dataframe(
-        view.readout,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "read-out": st.column_config.TextColumn(width="medium"),
-            "value": st.column_config.TextColumn(width="large"),
-        },
-        key="ld.readout",
-    )
+    widths = {
+        "read-out": st.column_config.TextColumn(width="medium"),
+        "value": st.column_config.TextColumn(width="large"),
+    }
+    st.dataframe(view.readout, hide_index=True, width="stretch", column_config=widths, key="ld.readout")
     if view.heatmap is not None:
         st.plotly_chart(view.heatmap, key="ld.heatmap")
 
@@ -129,35 +118,27 @@ for row in view.map_rows:
 for item in view.exports:
     export_ui("ld", item)
 
-st.subheader("Knock-outs on this image")
-offered = knockouts_for(loaded.model)
-name = st.selectbox("Knock-out", ["none", *offered], key="ld.knockout", disabled=not offered)
-if name and name != "none":
-    pred, scores = compute.knockout(settings, loaded, an, name)
-    part = knockout_part(
-        an, settings.sample, name, pred, scores, model_name=loaded.name, opacity=settings.opacity
-    )
-    for col, (title, rgb) in zip(st.columns(3), part.panels, strict=True):
-        col.image(rgb, caption=title, width="stretch")
+
+def show(part, key: str) -> None:
+    """A probe section: its panels ``part.ncols`` to a row, its table, curves and caption."""
+    for start in range(0, len(part.panels), part.ncols):
+        row = part.panels[start : start + part.ncols]
+        for col, (title, rgb) in zip(st.columns(part.ncols), row, strict=False):
+            col.image(rgb, caption=title, width="stretch")
     if part.table is not None:
-        st.dataframe(
-            part.table.style.format("{:+.2f}", subset=["Δ (points)"]).format(
-                "{:.2f}", subset=["intact (%)", "knocked out (%)"]
-            ),
-            key="ld.knockout_table",
-        )
+        st.dataframe(part.table, hide_index=True, key=f"{key}.table")
+    if getattr(part, "curves", None) is not None:
+        st.plotly_chart(part.curves, key=f"{key}.curves")
     st.caption(part.caption)
 
+
+st.subheader("Knock-outs on this image")
+offered = knockouts_for(loaded.model)
+name = st.selectbox(
+    f"Knock-out in {loaded.name}", ["none", *offered], key="ld.knockout", disabled=not offered
+)
+if name and name != "none":
+    show(compute.knockout_view(settings, loaded, an, name), "ld.knockout")
 st.subheader("Context reach at the pixel: how far each model looks")
-if st.toggle("Compute the gradient reach (one backward per model)", key="ld.reach"):
-    roles = {"GA": settings.ga, "GALD": settings.gald}
-    ans = {role: compute.analysis(settings, m) for role, m in roles.items()}
-    reaches = {r: compute.reach(settings, m, xy, int(ans[r].pred[xy[1], xy[0]])) for r, m in roles.items()}
-    names = {r: m.name for r, m in roles.items()}
-    part = reach_part(reaches, names, an.native_size, {r: a.input_size for r, a in ans.items()})
-    for row in (part.panels[:2], part.panels[2:]):
-        for col, (title, rgb) in zip(st.columns(2), row, strict=True):
-            col.image(rgb, caption=title, width="stretch")
-    st.dataframe(part.table, hide_index=True, key="ld.reach_table")
-    st.plotly_chart(part.curves, key="ld.reach_curves")
-    st.caption(part.caption)
+if st.toggle("Compute the gradient reach of both models (one backward each)", key="ld.reach"):
+    show(compute.reach_view(settings, xy), "ld.reach")

@@ -8,7 +8,10 @@ remembered, so reruns for other reasons keep the pixel, and a pixel from the URL
 clicks.
 """
 
+from functools import partial
+
 import streamlit as st
+from streamlit_image_coordinates import streamlit_image_coordinates
 
 from gald_viz.ui.state import LAST_CLICK, PIXEL
 from gald_viz.viz.inspector import ZoomWindow, click_to_native
@@ -60,3 +63,15 @@ def current_pixel(native_size: tuple[int, int]) -> tuple[int, int]:
 def last_click() -> dict | None:
     """The click (display coordinates) behind the current pixel, or None when it came from the URL."""
     return st.session_state.get(LAST_CLICK)
+
+
+def zoom_picker(key: str, window_key: str, native_size: tuple[int, int], rgb, window: ZoomWindow) -> None:
+    """Draw the zoomed crop as a clickable image; its clicks map through ``window`` (kept under
+    ``window_key`` for the click callback of the next run) to native pixels."""
+    st.session_state[window_key] = window.as_dict()
+    streamlit_image_coordinates(
+        rgb,
+        key=key,
+        on_click=partial(accept_click, key, native_size, window_key=window_key),
+        cursor="crosshair",
+    )

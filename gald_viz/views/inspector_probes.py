@@ -43,6 +43,7 @@ class KnockoutPart:
     panels: list[tuple[str, np.ndarray]]
     table: pd.DataFrame | None
     caption: str
+    ncols: int = 3
 
 
 def knockout_part(
@@ -80,9 +81,9 @@ def knockout_part(
         for radius, a, b in zip(intact.radii, intact.mean_f, knocked.mean_f, strict=True):
             rows[f"mean boundary F @ {radius} px"] = (float(a), float(b))
         table = pd.DataFrame(
-            [(k, 100 * a, 100 * b, 100 * (b - a)) for k, (a, b) in rows.items()],
+            [(k, f"{100 * a:.2f}", f"{100 * b:.2f}", f"{100 * (b - a):+.2f}") for k, (a, b) in rows.items()],
             columns=["score", "intact (%)", "knocked out (%)", "Δ (points)"],
-        ).set_index("score")
+        )
     caption = (
         f"`{model_name}` on {sample.name} with `{name}` (one forward under gald_viz.interventions.intervene: "
         "the cached analysis keeps channel means, not the full features, so no knock-out can reuse them). "
@@ -99,6 +100,7 @@ class ReachPart:
     table: pd.DataFrame
     curves: go.Figure
     caption: str
+    ncols: int = 2
 
 
 def _gradient_panel(grad: np.ndarray, native_xy, native_size, hw, radii) -> np.ndarray:
@@ -168,4 +170,5 @@ def reach_part(reaches: dict[str, Reach], models: dict[str, object], native_size
         "r50/r90 = smallest radius around the pixel (native px; cells at their centres) holding 50%/90% of "
         "the magnitude. Rings: white r50, magenta r90. One forward and backward per model and pixel."
     )
-    return ReachPart(panels=panels, table=table, curves=curves, caption=caption)
+    by_kind = panels[0::2] + panels[1::2]  # row 1: ∂/∂X of each model, row 2: ∂/∂input
+    return ReachPart(panels=by_kind, table=table, curves=curves, caption=caption, ncols=len(reaches))

@@ -340,7 +340,13 @@ class ZoomWindow:
 
     def as_dict(self) -> dict[str, int]:
         """Plain values, for the session state."""
-        return {"left": self.left, "top": self.top, "width": self.width, "height": self.height, "factor": self.factor}
+        return {
+            "left": self.left,
+            "top": self.top,
+            "width": self.width,
+            "height": self.height,
+            "factor": self.factor,
+        }
 
 
 def zoom_window(
@@ -387,5 +393,7 @@ def zoom_rgb(
     big = np.repeat(np.repeat(crop, f, axis=0), f, axis=1)
     x, y = native_xy
     if 0 <= x - window.left < window.width and 0 <= y - window.top < window.height:
-        big = draw_crosshair(big, (x - window.left + 0.5) * f, (y - window.top + 0.5) * f, size=max(24, 4 * f))
+        big = draw_crosshair(
+            big, (x - window.left + 0.5) * f, (y - window.top + 0.5) * f, size=max(24, 4 * f)
+        )
     return big
