@@ -6,13 +6,13 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from gald_viz.ui import compute
+from gald_viz.ui.inspector import show_part, view_controls
 from gald_viz.ui.page import page_setup
 from gald_viz.ui.pointer import accept_click, current_pixel, last_click, zoom_picker
 from gald_viz.ui.widgets import export_ui
-from gald_viz.views.inspector import Choices, controls, local_view, zoom_part
+from gald_viz.views.inspector import controls, local_view, zoom_part
 from gald_viz.views.inspector_probes import knockouts_for
-from gald_viz.viz.features import FEATURE_VIEWS
-from gald_viz.viz.inspector import BACKGROUNDS, ZOOM_FACTORS
+from gald_viz.viz.inspector import ZOOM_FACTORS
 
 CLICK_KEY, ZOOM_KEY, ZOOM_WINDOW = "ld.click", "ld.zoom_click", "ld.zoom_window"
 
@@ -35,24 +35,7 @@ accept_click(CLICK_KEY, an.native_size)
 accept_click(ZOOM_KEY, an.native_size, window_key=ZOOM_WINDOW)
 xy = current_pixel(an.native_size)
 
-offer = controls(an, loaded.model)
-view_col, channel_col, mask_col, bg_col = st.columns(4)
-ga_view = view_col.selectbox("GA features X_g as", FEATURE_VIEWS, key="ld.ga_view", disabled=not offer.has_ga)
-ga_channel = channel_col.number_input(
-    "X_g channel",
-    0,
-    offer.ga_channel_max,
-    0,
-    key="ld.ga_channel",
-    disabled=ga_view != "one channel" or not offer.has_ga,
-)
-mask_channel = None
-if offer.mask_channel_max is not None:
-    mask_channel = mask_col.number_input(
-        "LDv1 channel of M (−1: none)", -1, offer.mask_channel_max, -1, key="ld.mask_channel"
-    )
-background = bg_col.selectbox("Click on", BACKGROUNDS, key="ld.background")
-choices = Choices.from_widgets(ga_view, ga_channel, mask_channel, background)
+choices = view_controls(controls(an, loaded.model))
 
 static = compute.inspector_panels(settings, loaded, an, choices)
 view = local_view(
@@ -119,26 +102,13 @@ for item in view.exports:
     export_ui("ld", item)
 
 
-def show(part, key: str) -> None:
-    """A probe section: its panels ``part.ncols`` to a row, its table, curves and caption."""
-    for start in range(0, len(part.panels), part.ncols):
-        row = part.panels[start : start + part.ncols]
-        for col, (title, rgb) in zip(st.columns(part.ncols), row, strict=False):
-            col.image(rgb, caption=title, width="stretch")
-    if part.table is not None:
-        st.dataframe(part.table, hide_index=True, key=f"{key}.table")
-    if getattr(part, "curves", None) is not None:
-        st.plotly_chart(part.curves, key=f"{key}.curves")
-    st.caption(part.caption)
-
-
 st.subheader("Knock-outs on this image")
 offered = knockouts_for(loaded.model)
 name = st.selectbox(
     f"Knock-out in {loaded.name}", ["none", *offered], key="ld.knockout", disabled=not offered
 )
 if name and name != "none":
-    show(compute.knockout_view(settings, loaded, an, name), "ld.knockout")
+    show_part(compute.knockout_view(settings, loaded, an, name), "ld.knockout")
 st.subheader("Context reach at the pixel: how far each model looks")
 if st.toggle("Compute the gradient reach of both models (one backward each)", key="ld.reach"):
-    show(compute.reach_view(settings, xy), "ld.reach")
+    show_part(compute.reach_view(settings, xy), "ld.reach")

@@ -158,13 +158,15 @@ def colorbar(width: int, lo: float, hi: float, *, cmap: str = "viridis", label: 
     import cv2
 
     width = max(int(width), 60)
-    bar_h = max(8, width // 40)
-    text_h = 16
+    # Text sized to the bar, which is shown at about two thirds of its width in the app's columns.
+    scale = max(0.4, width / 700)
+    bar_h = max(8, width // 30)
+    text_h = round(24 * scale) + 4
     out = np.full((bar_h + text_h + 4, width, 3), 255, np.uint8)
     ramp = np.linspace(0.0, 1.0, width)[None, :].repeat(bar_h, 0)
     out[2 : 2 + bar_h] = heat_rgb(ramp, cmap=cmap)
-    y = 2 + bar_h + 12
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.38
+    y = 2 + bar_h + round(20 * scale)
+    font = cv2.FONT_HERSHEY_SIMPLEX
     left = _fmt(lo)
     mid = f"{label}  {_fmt((lo + hi) / 2)}" if label else _fmt((lo + hi) / 2)
     right = _fmt(hi)
