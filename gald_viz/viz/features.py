@@ -37,11 +37,9 @@ def normalise(values: np.ndarray, *, lo: float | None = None, hi: float | None =
     [0.0, 0.5, 1.0]
     """
     v = np.asarray(values, dtype=np.float32)
-    finite = v[np.isfinite(v)]
-    if lo is None:
-        lo = float(np.percentile(finite, 1)) if finite.size else 0.0
-    if hi is None:
-        hi = float(np.percentile(finite, 99)) if finite.size else 1.0
+    if lo is None or hi is None:
+        p1, p99 = robust_range(v)
+        lo, hi = p1 if lo is None else lo, p99 if hi is None else hi
     span = hi - lo if hi > lo else 1.0
     return np.clip((np.nan_to_num(v, nan=lo) - lo) / span, 0.0, 1.0)
 
@@ -105,11 +103,15 @@ def robust_range(values: np.ndarray) -> tuple[float, float]:
     >>> robust_range(np.array([1.0, 1.0]))
     (1.0, 1.0)
     """
-    finite = np.asarray(values, np.float64)
-    finite = finite[np.isfinite(finite)]
+    finite = _finite(values)
     if not finite.size:
         return 0.0, 1.0
     return float(np.percentile(finite, 1)), float(np.percentile(finite, 99))
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, np.float64).ravel()
+    return v[np.isfinite(v)]
 
 
 def data_range(values: np.ndarray) -> tuple[float, float]:
@@ -121,8 +123,7 @@ def data_range(values: np.ndarray) -> tuple[float, float]:
     >>> data_range(np.array([0.6, 0.8]))
     (0.6, 0.8)
     """
-    v = np.asarray(values, np.float64)
-    v = v[np.isfinite(v)]
+    v = _finite(values)
     if not v.size:
         return 0.0, 1.0
     lo, hi = float(v.min()), float(v.max())
