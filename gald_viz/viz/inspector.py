@@ -7,6 +7,9 @@ is cheap: :func:`static_panels` colours the whole-image maps once per (model, im
 
 The scale chain of a click: display pixel (what the browser showed) → native pixel (x·W/w_display) →
 model-input pixel (× ``input_scale``) → feature cell (the stride-8 cell whose centre is nearest).
+A click on the zoomed crop (:func:`zoom_window`, :func:`zoom_rgb`) maps through its
+:class:`ZoomWindow`: native = window origin + ⌊display · window size / displayed size⌋, exact at every zoom.
+Continuous maps carry a colour bar on the scale they are drawn with (:attr:`StaticPanels.bars`).
 """
 
 from dataclasses import dataclass, field
