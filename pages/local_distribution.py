@@ -12,7 +12,7 @@ from gald_viz.ui.pointer import accept_click, current_pixel, last_click, zoom_pi
 from gald_viz.ui.widgets import export_ui
 from gald_viz.views.inspector import controls, local_view, zoom_part
 from gald_viz.views.inspector_probes import knockouts_for
-from gald_viz.viz.inspector import ZOOM_FACTORS
+from gald_viz.viz.zoom import ZOOM_FACTORS
 
 CLICK_KEY, ZOOM_KEY, ZOOM_WINDOW = "ld.click", "ld.zoom_click", "ld.zoom_window"
 

@@ -200,7 +200,7 @@ def test_local_view_of_an_ldv1_model(scene):
 
 
 def test_zoom_window_and_crop_map_clicks_exactly():
-    from gald_viz.viz.inspector import ZOOM_FACTORS, zoom_rgb, zoom_window
+    from gald_viz.viz.zoom import ZOOM_FACTORS, zoom_rgb, zoom_window
 
     rng = np.random.default_rng(3)
     image = rng.integers(0, 255, (160, 320, 3), dtype=np.uint8)

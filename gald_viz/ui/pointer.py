@@ -14,7 +14,8 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from gald_viz.ui.state import LAST_CLICK, PIXEL
-from gald_viz.viz.inspector import ZoomWindow, click_to_native
+from gald_viz.viz.inspector import click_to_native
+from gald_viz.viz.zoom import ZoomWindow
 
 #: Prefix of the session keys holding each component's last accepted value.
 TAKEN = "gv.click_taken."

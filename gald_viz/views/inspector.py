@@ -19,8 +19,9 @@ from gald_viz.views.parts import Export, display_hw
 from gald_viz.viz import paper_figures as pf
 from gald_viz.viz.features import channel_mean
 from gald_viz.viz.figures import weights_heatmap
-from gald_viz.viz.inspector import StaticPanels, ZoomWindow, click_view, zoom_rgb, zoom_window
+from gald_viz.viz.inspector import StaticPanels, click_view
 from gald_viz.viz.overlays import draw_crosshair
+from gald_viz.viz.zoom import ZoomWindow, zoom_rgb, zoom_window
 
 MAPS_PER_ROW = 3
 
