@@ -6,14 +6,15 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from gald_viz.ui import compute
+from gald_viz.ui.inspector import show_part, view_controls
 from gald_viz.ui.page import page_setup
-from gald_viz.ui.pointer import accept_click, current_pixel, last_click
+from gald_viz.ui.pointer import accept_click, current_pixel, last_click, zoom_picker
 from gald_viz.ui.widgets import export_ui
-from gald_viz.views.inspector import Choices, controls, local_view
-from gald_viz.viz.features import FEATURE_VIEWS
-from gald_viz.viz.inspector import BACKGROUNDS
+from gald_viz.views.inspector import controls, local_view, zoom_part
+from gald_viz.views.inspector_probes import knockouts_for
+from gald_viz.viz.zoom import ZOOM_FACTORS
 
-CLICK_KEY = "ld.click"
+CLICK_KEY, ZOOM_KEY, ZOOM_WINDOW = "ld.click", "ld.zoom_click", "ld.zoom_window"
 
 
 settings = page_setup("local")
@@ -31,26 +32,10 @@ which = st.segmented_control(
 loaded = models[which or "GALD model"]
 an = compute.analysis(settings, loaded)
 accept_click(CLICK_KEY, an.native_size)
+accept_click(ZOOM_KEY, an.native_size, window_key=ZOOM_WINDOW)
 xy = current_pixel(an.native_size)
 
-offer = controls(an, loaded.model)
-view_col, channel_col, mask_col, bg_col = st.columns(4)
-ga_view = view_col.selectbox("GA features X_g as", FEATURE_VIEWS, key="ld.ga_view", disabled=not offer.has_ga)
-ga_channel = channel_col.number_input(
-    "X_g channel",
-    0,
-    offer.ga_channel_max,
-    0,
-    key="ld.ga_channel",
-    disabled=ga_view != "one channel" or not offer.has_ga,
-)
-mask_channel = None
-if offer.mask_channel_max is not None:
-    mask_channel = mask_col.number_input(
-        "LDv1 channel of M (−1: none)", -1, offer.mask_channel_max, -1, key="ld.mask_channel"
-    )
-background = bg_col.selectbox("Click on", BACKGROUNDS, key="ld.background")
-choices = Choices.from_widgets(ga_view, ga_channel, mask_channel, background)
+choices = view_controls(controls(an, loaded.model))
 
 static = compute.inspector_panels(settings, loaded, an, choices)
 view = local_view(
@@ -81,17 +66,18 @@ with click_col:
     )
     st.markdown(view.point)
 with info_col:
-    st.markdown(view.pixel)
-    st.dataframe(
-        view.readout,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "read-out": st.column_config.TextColumn(width="medium"),
-            "value": st.column_config.TextColumn(width="large"),
-        },
-        key="ld.readout",
+    factor = st.selectbox(
+        "Zoom (native px → screen px)", ZOOM_FACTORS, index=1, key="ld.zoom", format_func="×{}".format
     )
+    zoom = zoom_part(an, settings.sample, xy, factor, choices.background, settings.opacity)
+    zoom_picker(ZOOM_KEY, ZOOM_WINDOW, an.native_size, zoom.rgb, zoom.window)
+    st.caption(zoom.caption)
+    st.markdown(view.pixel)
+    widths = {
+        "read-out": st.column_config.TextColumn(width="medium"),
+        "value": st.column_config.TextColumn(width="large"),
+    }
+    st.dataframe(view.readout, hide_index=True, width="stretch", column_config=widths, key="ld.readout")
     if view.heatmap is not None:
         st.plotly_chart(view.heatmap, key="ld.heatmap")
 
@@ -114,3 +100,15 @@ for row in view.map_rows:
         col.image(rgb, caption=title, width="stretch")
 for item in view.exports:
     export_ui("ld", item)
+
+
+st.subheader("Knock-outs on this image")
+offered = knockouts_for(loaded.model)
+name = st.selectbox(
+    f"Knock-out in {loaded.name}", ["none", *offered], key="ld.knockout", disabled=not offered
+)
+if name and name != "none":
+    show_part(compute.knockout_view(settings, loaded, an, name), "ld.knockout")
+st.subheader("Context reach at the pixel: how far each model looks")
+if st.toggle("Compute the gradient reach of both models (one backward each)", key="ld.reach"):
+    show_part(compute.reach_view(settings, xy), "ld.reach")

@@ -199,3 +199,82 @@ def test_local_view_of_an_ldv1_model(scene):
     assert any("LDv1 mask: channel 2" in t for row in view.map_rows for t, _ in row)
     assert [e.id for e in view.exports] == ["fig7", "maps"]
     assert view.exports[0].build().axes  # the Fig. 7 export draws
+
+
+def test_zoom_window_and_crop_map_clicks_exactly():
+    from gald_viz.viz.zoom import ZOOM_FACTORS, zoom_rgb, zoom_window
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 255, (160, 320, 3), dtype=np.uint8)
+    for factor in ZOOM_FACTORS:
+        for xy in [(0, 0), (319, 159), (150, 80), (3, 150)]:
+            win = zoom_window((160, 320), xy, factor)
+            assert 0 <= win.left <= xy[0] < win.left + win.width <= 320
+            assert 0 <= win.top <= xy[1] < win.top + win.height <= 160
+            rgb = zoom_rgb(image, win, (-1, -1))  # point outside: no crosshair, the bare crop
+            assert rgb.shape == (win.height * factor, win.width * factor, 3)
+            # Every screen pixel of the crop maps back to the native pixel it shows, at shown size.
+            for sy in range(0, rgb.shape[0], max(1, factor // 2)):
+                for sx in range(0, rgb.shape[1], 7):
+                    nx, ny = win.to_native({"x": sx, "y": sy, "width": rgb.shape[1], "height": rgb.shape[0]})
+                    assert (nx, ny) == (win.left + sx // factor, win.top + sy // factor)
+                    assert rgb[sy, sx].tolist() == image[ny, nx].tolist()
+    # The crosshair leaves the target pixel itself visible at every zoom.
+    for factor in ZOOM_FACTORS:
+        win = zoom_window((160, 320), (150, 80), factor)
+        rgb = zoom_rgb(image, win, (150, 80))
+        x0, y0 = (150 - win.left) * factor, (80 - win.top) * factor
+        assert (rgb[y0 : y0 + factor, x0 : x0 + factor] == image[80, 150]).all()
+    with pytest.raises(ValueError, match="zoom factor 3"):
+        zoom_window((160, 320), (0, 0), 3)
+
+
+def test_knockout_part_against_a_literal_forward(scene):
+    from gald_viz.interventions import intervene
+    from gald_viz.views.inspector_probes import knockout_part, knockouts_for
+
+    sample, models, an = scene
+    model = models["aspp_ldv2"]
+    assert knockouts_for(model) == ["ldv2.kernel=uniform", "ldv2.kernel=centre", "context=off"]
+    assert knockouts_for(models["aspp_ldv1"])[:2] == ["ldv1.mask=mean", "ldv1.mask=1"]
+    with intervene(model, "context=off"):
+        knocked = analyse(model, sample.image, device="cpu").pred
+    scores = (image_scores(an["aspp_ldv2"].pred, sample.label), image_scores(knocked, sample.label))
+    part = knockout_part(an["aspp_ldv2"], sample, "context=off", knocked, scores, model_name="m", opacity=0.5)
+    changed = int(
+        sum(int(a != b) for a, b in zip(knocked.ravel(), an["aspp_ldv2"].pred.ravel(), strict=True))
+    )
+    assert part.panels[2][0].startswith(f"changed pixels (orange): {changed} of {knocked.size}")
+    row = part.table.set_index("score").loc["mIoU"]
+    assert float(row["Δ (points)"]) == pytest.approx(100 * (scores[1].miou - scores[0].miou), abs=0.006)
+    assert (
+        knockout_part(
+            an["aspp_ldv2"], sample, "context=off", knocked, None, model_name="m", opacity=0.5
+        ).table
+        is None
+    )
+
+
+def test_reach_part_side_by_side(scene, one_thread):
+    from gald_viz.mechanisms.reach import context_reach
+    from gald_viz.views.inspector_probes import reach_part
+
+    sample, models, an = scene
+    reaches = {
+        role: context_reach(models[n], sample.image, (100, 60))
+        for role, n in (("GA", "aspp"), ("GALD", "aspp_ldv2"))
+    }
+    part = reach_part(
+        reaches,
+        {"GA": "aspp", "GALD": "aspp_ldv2"},
+        sample.image.shape[:2],
+        {"GA": (160, 320), "GALD": (160, 320)},
+    )
+    assert (
+        part.ncols == 2 and [t.split(":")[0] for t, _ in part.panels] == ["GA `aspp`", "GALD `aspp_ldv2`"] * 2
+    )
+    assert list(part.table["gradient w.r.t."]) == ["X", "input", "X", "input"]
+    assert float(part.table["r50 (px)"][0]) == pytest.approx(reaches["GA"].feature_radii[0.5], abs=0.05)
+    assert len(part.curves.data) == 4
+    # Each panel ends in a colour bar strip (white background under the map).
+    assert all(rgb.shape[0] > 80 for _, rgb in part.panels)

@@ -13,10 +13,25 @@ from gald_viz.viz import affinity as aff
 from gald_viz.viz import paper_figures as pf
 from gald_viz.viz import table_v as tv
 from gald_viz.viz.compare import error_views, image_scores, scores_table
-from gald_viz.viz.features import FEATURE_VIEWS, feature_view, normalise, pca_rgb
+from gald_viz.viz.features import (
+    FEATURE_VIEWS,
+    NO_VALUE_RGB,
+    data_range,
+    feature_view,
+    heat_rgb,
+    normalise,
+    pca_rgb,
+)
 from gald_viz.viz.figures import ImagePanel, class_name, hover_grid, synced_panels, weights_heatmap
 from gald_viz.viz.inspector import click_to_native, click_view, static_panels
-from gald_viz.viz.overlays import FOURWAY_COLORS, blend, display_size, draw_crosshair, state_rgb
+from gald_viz.viz.overlays import (
+    FOURWAY_COLORS,
+    blend,
+    crosshair_gap,
+    display_size,
+    draw_crosshair,
+    state_rgb,
+)
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +232,80 @@ def test_palette_is_cityscapes():
     assert CLASS_COLORS.shape == (19, 3)
     assert isinstance(pf.classes_present(np.array([[0, 255, 18]])), list)
     assert pd.Series(pf.classes_present(np.array([[0, 255, 18]]))).tolist() == [0, 18]
+
+
+def test_crosshair_leaves_its_centre_open():
+    image = np.full((200, 300, 3), 50, np.uint8)
+    for size in (0, 10, 40):
+        out = draw_crosshair(image, 150, 100, size=size)
+        gap = crosshair_gap(size or max(6, round(0.04 * 300)))
+        yy, xx = np.mgrid[:200, :300]
+        inner = (xx - 150) ** 2 + (yy - 100) ** 2 < (gap - 1) ** 2
+        assert np.array_equal(out[inner], image[inner]) and inner.sum() >= 9
+        assert (out != image).any()
+
+
+def _ldv1_static(an, image, label, mask_channel=None):
+    return static_panels(
+        an,
+        image,
+        label,
+        display_hw=(80, 160),
+        background="image",
+        opacity=0.5,
+        ga_features=None,
+        ga_view="channel mean",
+        ga_channel=0,
+        mask_channel=mask_channel,
+        entropy=None,
+        share=None,
+    )
+
+
+def test_ldv1_mask_is_drawn_on_its_data_range_with_a_colour_bar(scene, one_thread):
+    image, label, _ = scene
+    model = build_model("aspp_ldv1", num_classes=19, head_channels=16, probes=False, aux=False).eval()
+    an = analyse(model, image, device="cpu")
+    mean = an.ldv1_mask.astype(np.float32).mean(0)
+    assert mean.min() >= 0.5  # M = σ(ReLU output)
+    static = _ldv1_static(an, image, label, mask_channel=2)
+    title = next(t for t in static.panels if t.startswith("LDv1 mask: mean"))
+    rgb = static.panels[title]
+    # Not one flat colour: the darkest and brightest colours of the magma scale both appear.
+    lut = heat_rgb(np.array([0.0, 1.0]), cmap="magma")
+    flat = rgb.reshape(-1, 3)
+    for end in lut:
+        assert (np.abs(flat.astype(int) - end).sum(1) <= 3).any()
+    assert set(static.bars) >= {title, next(t for t in static.panels if "channel 2" in t)}
+    assert data_range(mean) == (pytest.approx(float(mean.min())), pytest.approx(float(mean.max())))
+    view = click_view(an, image, label, static, (40, 40))
+    assert view.panels[title].shape[0] == rgb.shape[0] + static.bars[title].shape[0]
+    fig = pf.fig7_ldv1_mask(image, mean, an.pred, caption="c")
+    ims = [ax.images[0] for ax in fig.axes if ax.images and ax.images[0].get_array().ndim == 2]
+    assert ims[0].get_clim() == pytest.approx((float(mean.min()), float(mean.max())), rel=1e-5)
+
+
+def test_same_class_share_draws_ignore_cells_grey(scene):
+    image, label, an = scene
+    share = np.full(an.feature_size, 0.0, np.float32)
+    share[0, 0] = np.nan  # an ignore cell
+    static = static_panels(
+        an,
+        image,
+        label,
+        display_hw=(an.feature_size[0] * 2, an.feature_size[1] * 2),
+        background="image",
+        opacity=0.5,
+        ga_features=None,
+        ga_view="channel mean",
+        ga_channel=0,
+        mask_channel=None,
+        entropy=np.zeros(an.feature_size, np.float32),
+        share=share,
+    )
+    title = next(t for t in static.panels if "same-GT-class" in t)
+    assert "grey: ignore" in title and title in static.bars
+    rgb = static.panels[title]
+    assert rgb[0, 0].tolist() == list(NO_VALUE_RGB)
+    assert rgb[-1, -1].tolist() == heat_rgb(np.array([0.0]), cmap="RdYlGn")[0].tolist()
+    assert all(t in static.bars for t in static.panels if "PCA" not in t and "prediction" not in t)

@@ -23,6 +23,8 @@ import torch
 from gald_viz.analysis import Analysis, affinity_entropy_map, analyse, model_lock, same_class_share_map
 from gald_viz.checkpoints import load_model
 from gald_viz.data.sample import Sample
+from gald_viz.interventions import intervene
+from gald_viz.mechanisms.reach import Reach, context_reach
 from gald_viz.store import ResultsStore
 from gald_viz.views.boundary_f import live_curve
 from gald_viz.viz.compare import ErrorViews, ImageScores, error_views, image_scores
@@ -233,3 +235,23 @@ def results_store(path: str) -> ResultsStore:
         StoreError: the file is missing, locked, corrupt or not a results database.
     """
     return ResultsStore(path, read_only=True, timeout=2.0)
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Differentiating the pixel's logit…")
+def reach(key: CacheKey, _loaded: LoadedModel, _image: np.ndarray) -> Reach:
+    """Context reach of one model at one pixel (one forward and backward, under the model's lock).
+
+    ``key`` holds the image, the model and the settings ``xy`` (native pixel) and ``class_id``.
+    """
+    return context_reach(_loaded.model, _image, key.setting("xy"), class_id=key.setting("class_id"))
+
+
+@st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Running the knock-out…")
+def knockout_pred(key: CacheKey, _loaded: LoadedModel, _image: np.ndarray) -> np.ndarray:
+    """The native prediction of one model on one image under the knock-out ``key.setting("knockout")``.
+
+    One whole-image forward under :func:`gald_viz.interventions.intervene` (the cached analysis keeps
+    channel means, not the full features, so nothing cached can stand in for the knocked-out path).
+    """
+    with intervene(_loaded.model, key.setting("knockout")):
+        return analyse(_loaded.model, _image, device=_loaded.device).pred

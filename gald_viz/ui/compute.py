@@ -5,12 +5,17 @@ every cached result is keyed by :meth:`gald_viz.ui.sidebar.Settings.key` (the im
 checkpoint keys, the settings that change it).
 """
 
+import numpy as np
+
 from gald_viz.analysis import Analysis
+from gald_viz.mechanisms.reach import Reach
 from gald_viz.ui import cache
 from gald_viz.ui.sidebar import Settings
 from gald_viz.views import compare
 from gald_viz.views.inspector import Choices
+from gald_viz.views.inspector_probes import KnockoutPart, ReachPart, knockout_part, reach_part
 from gald_viz.views.parts import display_hw
+from gald_viz.viz.compare import ImageScores
 from gald_viz.viz.inspector import StaticPanels
 
 
@@ -66,4 +71,48 @@ def inspector_panels(
         an.ga_features if choices.wants_features else None,
         entropy,
         share,
+    )
+
+
+def reach(settings: Settings, loaded: cache.LoadedModel, xy: tuple[int, int], class_id: int) -> Reach:
+    """Context reach of ``loaded`` at native pixel ``xy`` for class ``class_id`` (cached per pixel)."""
+    key = settings.key(loaded, xy=(int(xy[0]), int(xy[1])), class_id=int(class_id))
+    return cache.reach(key, loaded, settings.sample.image)
+
+
+def knockout(
+    settings: Settings, loaded: cache.LoadedModel, an: Analysis, name: str
+) -> tuple[np.ndarray, tuple[ImageScores, ImageScores] | None]:
+    """The knocked-out prediction of ``loaded`` on the current image and, with GT, (intact, knocked) scores.
+
+    One :class:`~gald_viz.ui.cache.CacheKey` holds the model, the image and the knock-out name.
+    """
+    key = settings.key(loaded, knockout=name)
+    pred = cache.knockout_pred(key, loaded, settings.sample.image)
+    label = settings.sample.label
+    if label is None:
+        return pred, None
+    return pred, (cache.scores(settings.key(loaded), an.pred, label), cache.scores(key, pred, label))
+
+
+def knockout_view(settings: Settings, loaded: cache.LoadedModel, an: Analysis, name: str) -> KnockoutPart:
+    """The inspector's knock-out section for ``loaded`` on the current image."""
+    pred, scores = knockout(settings, loaded, an, name)
+    return knockout_part(
+        an, settings.sample, name, pred, scores, model_name=loaded.name, opacity=settings.opacity
+    )
+
+
+def reach_view(settings: Settings, xy: tuple[int, int]) -> ReachPart:
+    """The inspector's context-reach section: both models at native pixel ``xy``, each for its prediction."""
+    roles = {"GA": settings.ga, "GALD": settings.gald}
+    analyses = {role: analysis(settings, m) for role, m in roles.items()}
+    reaches = {
+        role: reach(settings, m, xy, int(analyses[role].pred[xy[1], xy[0]])) for role, m in roles.items()
+    }
+    return reach_part(
+        reaches,
+        {role: m.name for role, m in roles.items()},
+        settings.sample.image.shape[:2],
+        {role: a.input_size for role, a in analyses.items()},
     )

@@ -21,6 +21,7 @@ from gald_viz.viz.features import channel_mean
 from gald_viz.viz.figures import weights_heatmap
 from gald_viz.viz.inspector import StaticPanels, click_view
 from gald_viz.viz.overlays import draw_crosshair
+from gald_viz.viz.zoom import ZoomWindow, zoom_rgb, zoom_window
 
 MAPS_PER_ROW = 3
 
@@ -203,7 +204,8 @@ def _map_exports(
                     image,
                     channel_mean(an.ldv1_mask),
                     an.pred,
-                    caption="LDv1 mask M (GALD Eq. 1), mean over channels in [0, 1]. " + base_caption,
+                    caption="LDv1 mask M (GALD Eq. 1), mean over channels, coloured on its data range "
+                    "(M = σ of a ReLU output lies in [0.5, 1)). " + base_caption,
                     channel=None if mask_channel is None else (mask_channel, an.ldv1_mask[mask_channel]),
                 ),
                 f"ldv1_mask_{sample.name}",
@@ -224,3 +226,30 @@ def _map_exports(
             )
         )
     return exports
+
+
+@dataclass
+class ZoomPart:
+    """The magnified crop around the point: itself clickable, its clicks mapped through ``window``."""
+
+    rgb: np.ndarray
+    window: ZoomWindow
+    caption: str
+
+
+def zoom_part(
+    an: Analysis, sample: Sample, native_xy: tuple[int, int], factor: int, background: str, opacity: float
+) -> ZoomPart:
+    """The zoomed crop (``factor`` screen pixels per native pixel) on the chosen background."""
+    window = zoom_window(an.native_size, native_xy, factor)
+    overlay = None
+    if background == "prediction":
+        overlay = an.pred
+    elif background == "ground truth" and sample.label is not None:
+        overlay = sample.label
+    rgb = zoom_rgb(sample.image, window, native_xy, overlay=overlay, opacity=opacity)
+    caption = (
+        f"Zoom ×{factor}: native columns {window.left}–{window.left + window.width - 1}, rows "
+        f"{window.top}–{window.top + window.height - 1}; click here to pick a native pixel exactly."
+    )
+    return ZoomPart(rgb=rgb, window=window, caption=caption)

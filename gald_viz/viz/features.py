@@ -37,11 +37,9 @@ def normalise(values: np.ndarray, *, lo: float | None = None, hi: float | None =
     [0.0, 0.5, 1.0]
     """
     v = np.asarray(values, dtype=np.float32)
-    finite = v[np.isfinite(v)]
-    if lo is None:
-        lo = float(np.percentile(finite, 1)) if finite.size else 0.0
-    if hi is None:
-        hi = float(np.percentile(finite, 99)) if finite.size else 1.0
+    if lo is None or hi is None:
+        p1, p99 = robust_range(v)
+        lo, hi = p1 if lo is None else lo, p99 if hi is None else hi
     span = hi - lo if hi > lo else 1.0
     return np.clip((np.nan_to_num(v, nan=lo) - lo) / span, 0.0, 1.0)
 
@@ -93,3 +91,88 @@ def feature_view(feature: np.ndarray, view: str, *, channel: int = 0, cmap: str 
     if view == "one channel":
         return heat_rgb(normalise(one_channel(feature, channel)), cmap=cmap)
     raise ValueError(f"view: {view!r} is not one of {', '.join(FEATURE_VIEWS)}")
+
+
+#: Colour of cells a scalar map has no value for (ignore-labelled GT, NaN): neutral grey.
+NO_VALUE_RGB = (128, 128, 128)
+
+
+def robust_range(values: np.ndarray) -> tuple[float, float]:
+    """The 1st and 99th percentile of the finite values: the default scale of :func:`normalise`.
+
+    >>> robust_range(np.array([1.0, 1.0]))
+    (1.0, 1.0)
+    """
+    finite = _finite(values)
+    if not finite.size:
+        return 0.0, 1.0
+    return float(np.percentile(finite, 1)), float(np.percentile(finite, 99))
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, np.float64).ravel()
+    return v[np.isfinite(v)]
+
+
+def data_range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the finite values, widened to a span of at least 1e-3 so a flat map still scales.
+
+    The LDv1 mask M = σ(·) of a ReLU output lies in [0.5, 1): on a fixed 0-1 scale it is one flat
+    colour, so its panels use this range (issue #13, item 11).
+
+    >>> data_range(np.array([0.6, 0.8]))
+    (0.6, 0.8)
+    """
+    v = _finite(values)
+    if not v.size:
+        return 0.0, 1.0
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < 1e-3:
+        mid = (lo + hi) / 2
+        lo, hi = mid - 5e-4, mid + 5e-4
+    return lo, hi
+
+
+def scalar_rgb(
+    values: np.ndarray, lo: float, hi: float, *, cmap: str = "viridis", no_value: np.ndarray | None = None
+) -> np.ndarray:
+    """Colour ``values`` on the scale ``lo``…``hi``; NaN cells and cells in ``no_value`` are grey."""
+    v = np.asarray(values, np.float32)
+    rgb = heat_rgb(normalise(v, lo=lo, hi=hi), cmap=cmap)
+    hole = ~np.isfinite(v)
+    if no_value is not None:
+        hole |= no_value
+    rgb[hole] = NO_VALUE_RGB
+    return rgb
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.2e}"
+
+
+def colorbar(width: int, lo: float, hi: float, *, cmap: str = "viridis", label: str = "") -> np.ndarray:
+    """A horizontal colour bar ``width`` pixels wide with its end values and middle written under it.
+
+    Returns:
+        H×width×3 uint8 (white background), to stack under a panel.
+    """
+    import cv2
+
+    width = max(int(width), 60)
+    # Text sized to the bar, which is shown at about two thirds of its width in the app's columns.
+    scale = max(0.4, width / 700)
+    bar_h = max(8, width // 30)
+    text_h = round(24 * scale) + 4
+    out = np.full((bar_h + text_h + 4, width, 3), 255, np.uint8)
+    ramp = np.linspace(0.0, 1.0, width)[None, :].repeat(bar_h, 0)
+    out[2 : 2 + bar_h] = heat_rgb(ramp, cmap=cmap)
+    y = 2 + bar_h + round(20 * scale)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    left = _fmt(lo)
+    mid = f"{label}  {_fmt((lo + hi) / 2)}" if label else _fmt((lo + hi) / 2)
+    right = _fmt(hi)
+    for text, anchor in ((left, 0.0), (mid, 0.5), (right, 1.0)):
+        (tw, _), _ = cv2.getTextSize(text, font, scale, 1)
+        x = int(round(anchor * (width - tw)))
+        cv2.putText(out, text, (x, y), font, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return out

@@ -7,6 +7,8 @@ is cheap: :func:`static_panels` colours the whole-image maps once per (model, im
 
 The scale chain of a click: display pixel (what the browser showed) → native pixel (x·W/w_display) →
 model-input pixel (× ``input_scale``) → feature cell (the stride-8 cell whose centre is nearest).
+A click on the zoomed crop maps through its :class:`gald_viz.viz.zoom.ZoomWindow`.
+Continuous maps carry a colour bar on the scale they are drawn with (:attr:`StaticPanels.bars`).
 """
 
 from dataclasses import dataclass, field
@@ -17,7 +19,15 @@ import pandas as pd
 from gald_viz.analysis import AffinityView, Analysis, affinity_at
 from gald_viz.data.labels import colorize
 from gald_viz.viz import affinity as aff
-from gald_viz.viz.features import feature_view, heat_rgb, normalise, one_channel
+from gald_viz.viz.features import (
+    channel_mean,
+    colorbar,
+    data_range,
+    feature_view,
+    one_channel,
+    robust_range,
+    scalar_rgb,
+)
 from gald_viz.viz.figures import class_name
 from gald_viz.viz.overlays import draw_crosshair, label_overlay, resize
 
@@ -103,11 +113,22 @@ class StaticPanels:
         base: the picture the user clicks (image, prediction or GT blended on it).
         panels: title → picture (GA stage prediction, GA features, LDv1 mask, affinity maps).
         missing: what the model lacks, one sentence each (shown instead of those panels).
+        bars: title → the colour bar of that panel's scale (continuous maps only), stacked under it
+            after the crosshair is drawn.
     """
 
     base: np.ndarray
     panels: dict[str, np.ndarray] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    bars: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def scalar(
+        self, title: str, values: np.ndarray, lo: float, hi: float, cmap: str, label: str, size
+    ) -> None:
+        """Add a continuous map coloured on ``lo``…``hi`` (NaN grey) at ``size`` with its colour bar."""
+        ph, pw = size
+        self.panels[title] = resize(scalar_rgb(values, lo, hi, cmap=cmap), ph, pw, labels=True)
+        self.bars[title] = colorbar(pw, lo, hi, cmap=cmap, label=label)
 
 
 BACKGROUNDS = ("image", "prediction", "ground truth")
@@ -166,35 +187,40 @@ def static_panels(
         )
     else:
         out.missing.append("No GA-stage probe head: the GA-stage prediction (Fig. 8) is not available.")
-    if ga_features is not None:
-        out.panels[f"GA features X_g: {ga_view}"] = cells(
+    size = (ph, pw)
+    if ga_features is not None and ga_view == "PCA → RGB":
+        out.panels["GA features X_g: PCA → RGB (first 3 components, no scale)"] = cells(
             feature_view(ga_features, ga_view, channel=ga_channel)
         )
-    elif "ga" in analysis.maps:
-        out.panels["GA features X_g: channel mean"] = cells(heat_rgb(normalise(analysis.maps["ga"])))
+    elif ga_features is not None or "ga" in analysis.maps:
+        if ga_features is not None and ga_view == "one channel":
+            values, what = one_channel(ga_features, ga_channel), f"channel {ga_channel}"
+        else:
+            values = channel_mean(ga_features) if ga_features is not None else analysis.maps["ga"]
+            what = "channel mean"
+        lo, hi = robust_range(values)
+        out.scalar(f"GA features X_g: {what} (1st-99th percentile)", values, lo, hi, "viridis", "X_g", size)
     else:
         out.missing.append("No GA head (X_g): this model has no global aggregation output.")
     if analysis.ldv1_mask is not None:
-        mean = analysis.maps.get("ldv1.mask", analysis.ldv1_mask.astype(np.float32).mean(0))
-        out.panels["LDv1 mask: mean of M over channels (Fig. 7)"] = cells(
-            heat_rgb(normalise(mean, lo=0, hi=1), cmap="magma")
+        mean = analysis.maps.get("ldv1.mask", channel_mean(analysis.ldv1_mask))
+        lo, hi = data_range(mean)
+        out.scalar(
+            "LDv1 mask: mean of M over channels (Fig. 7), data range", mean, lo, hi, "magma", "M", size
         )
         if mask_channel is not None:
             m = one_channel(analysis.ldv1_mask, mask_channel)
-            out.panels[f"LDv1 mask: channel {mask_channel}"] = cells(
-                heat_rgb(normalise(m, lo=0, hi=1), cmap="magma")
-            )
+            lo, hi = data_range(m)
+            out.scalar(f"LDv1 mask: channel {mask_channel} of M, data range", m, lo, hi, "magma", "M", size)
     else:
         out.missing.append("No LDv1: this model has no LDv1 mask M (Eq. 1).")
     if entropy is not None and analysis.ldv2_kernel:
         top = float(np.log(analysis.ldv2_kernel**2))
-        out.panels[f"LDv2 affinity entropy (0 … ln {analysis.ldv2_kernel**2} = {top:.2f} nats)"] = cells(
-            heat_rgb(normalise(entropy, lo=0, hi=top), cmap="inferno")
-        )
+        title = f"LDv2 affinity entropy (0 … ln {analysis.ldv2_kernel**2} = {top:.2f} nats)"
+        out.scalar(title, entropy, 0.0, top, "inferno", "nats", size)
         if share is not None:
-            out.panels["LDv2 weight on same-GT-class neighbours (0 … 1)"] = cells(
-                heat_rgb(normalise(np.nan_to_num(share, nan=0.0), lo=0, hi=1), cmap="RdYlGn")
-            )
+            title = "LDv2 weight on same-GT-class neighbours (grey: ignore cells, no class)"
+            out.scalar(title, share, 0.0, 1.0, "RdYlGn", "share", size)
     elif analysis.affinity is None:
         out.missing.append("No LDv2: this model has no affinity (Eq. 7) to inspect at a pixel.")
     return out
@@ -272,10 +298,13 @@ def click_view(
         values["weight on outside positions"] = f"{view.outside_share:.3f}"
     else:
         clickable = draw_crosshair(static.base, (x + 0.5) * scale, (y + 0.5) * scale)
-    panels = {
-        title: draw_crosshair(rgb, (x + 0.5) * rgb.shape[1] / w, (y + 0.5) * rgb.shape[0] / h)
-        for title, rgb in static.panels.items()
-    }
+    panels = {}
+    for title, rgb in static.panels.items():
+        marked = draw_crosshair(rgb, (x + 0.5) * rgb.shape[1] / w, (y + 0.5) * rgb.shape[0] / h)
+        bar = static.bars.get(title)
+        panels[title] = (
+            marked if bar is None else np.vstack([marked, resize(bar, bar.shape[0], rgb.shape[1])])
+        )
     return ClickView(
         chain=chain, clickable=clickable, panels=panels, affinity=view, crop=crop, table=table, values=values
     )

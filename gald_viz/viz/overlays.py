@@ -79,7 +79,9 @@ def draw_crosshair(
 ) -> np.ndarray:
     """A copy of ``image`` with a crosshair centred on pixel (x, y) (display coordinates).
 
-    The arms leave a gap at the centre so the clicked pixel itself stays visible.
+    The centre stays open: a thin ring of radius ``gap`` around the pixel and four arms that start
+    outside it, so a thin target (a pole, a person) under the pixel stays visible (issue #13, item 12).
+    Nothing is drawn within ``gap − 1`` pixels of the centre.
 
     Args:
         image: H×W×3 uint8.
@@ -90,16 +92,25 @@ def draw_crosshair(
     out = np.ascontiguousarray(image.copy())
     h, w = out.shape[:2]
     size = size or max(6, round(0.04 * max(h, w)))
-    gap = max(2, size // 4)
-    thick = max(1, round(max(h, w) / 600))
+    gap = crosshair_gap(size)
+    thick = max(1, round(max(h, w) / 800))
     cx, cy = round(x), round(y)
     for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        p0 = (cx + dx * gap, cy + dy * gap)
-        p1 = (cx + dx * size, cy + dy * size)
-        cv2.line(out, p0, p1, color, thick + 2, lineType=cv2.LINE_AA)
-        cv2.line(out, p0, p1, (255, 255, 255), thick, lineType=cv2.LINE_AA)
-    cv2.circle(out, (cx, cy), gap, color, thick, lineType=cv2.LINE_AA)
+        p0 = (cx + dx * (gap + 2), cy + dy * (gap + 2))
+        p1 = (cx + dx * (gap + size), cy + dy * (gap + size))
+        cv2.line(out, p0, p1, color, thick + 2, lineType=cv2.LINE_8)
+        cv2.line(out, p0, p1, (255, 255, 255), thick, lineType=cv2.LINE_8)
+    cv2.circle(out, (cx, cy), gap, color, 1, lineType=cv2.LINE_8)
     return out
+
+
+def crosshair_gap(size: int) -> int:
+    """Radius of the open centre of a crosshair with arms ``size`` long.
+
+    >>> crosshair_gap(40)
+    10
+    """
+    return max(4, size // 4)
 
 
 def state_rgb(

@@ -21,6 +21,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from gald_viz.data.labels import CLASS_COLORS, CLASS_NAMES, NUM_CLASSES, colorize
 from gald_viz.metrics.conventions import PAPER_RADII_PX
+from gald_viz.viz.features import data_range
 
 EXPORT_WIDTH = 1024
 """Pixel width images are embedded at: sharp in print, files of a few MB at most."""
@@ -166,31 +167,34 @@ def fig7_ldv1_mask(
 
     Args:
         image: H×W×3 uint8.
-        mask_mean: h×w mean of M in [0, 1] (any resolution; shown stretched to the image's aspect).
+        mask_mean: h×w mean of M (any resolution; shown stretched to the image's aspect). Drawn on its
+            data range with a colour bar: M = σ(ReLU output) lies in [0.5, 1), so a 0-1 scale is flat.
         prediction: H×W trainIds of the LDv1 model.
         caption: convention text.
         channel: optionally (c, h×w map of channel c of M) as a fourth panel.
     """
     h, w = image.shape[:2]
+    lo, hi = data_range(mask_mean)
     panels = [
         Panel("image", image),
         Panel(
-            "LDv1 mask: mean of M over channels",
+            "LDv1 mask: mean of M over channels (data range)",
             _stretch(mask_mean, h, w),
             cmap="magma",
-            vmin=0,
-            vmax=1,
+            vmin=lo,
+            vmax=hi,
             cbar_label="M",
         ),
     ]
     if channel is not None:
+        c_lo, c_hi = data_range(channel[1])
         panels.append(
             Panel(
-                f"LDv1 mask: channel {channel[0]}",
+                f"LDv1 mask: channel {channel[0]} (data range)",
                 _stretch(channel[1], h, w),
                 cmap="magma",
-                vmin=0,
-                vmax=1,
+                vmin=c_lo,
+                vmax=c_hi,
                 cbar_label="M",
             )
         )
