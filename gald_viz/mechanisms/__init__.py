@@ -10,4 +10,5 @@ or plain count arrays), so any subset of images, any class filter and any bootst
 - :mod:`~gald_viz.mechanisms.ldv1`: the LDv1 mask M (GALD Eq. 1) by band and class.
 - :mod:`~gald_viz.mechanisms.ldv2`: the LDv2 affinities (GALD Eq. 7) by band and class.
 - :mod:`~gald_viz.mechanisms.fourway`: GA vs GALD fixes/breaks and per-model accuracy by band and class.
+- :mod:`~gald_viz.mechanisms.reach`: how far a model looks from one pixel (gradient mass by radius).
 """

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from gald_viz.hooks import available_taps, model_lock
 from gald_viz.inference import logit_geometry, model_input, padded_size, upsample_logits
 from gald_viz.mechanisms.geometry import CellGeometry
-from gald_viz.models.ldv2 import LDv2
 
 __all__ = ["MASS_LEVELS", "Reach", "context_reach", "mass_radius", "radial_mass"]
 
@@ -161,17 +160,11 @@ def context_reach(
     def keep(_module, _inputs, output):
         seen["X"] = output
 
-    # LDv2's sparse path caches its window pattern, possibly made under inference_mode, which autograd
-    # refuses: the backward runs LDv2 on its "shifted" path (the same function, docs in models/ldv2.py).
-    ldv2s = [m for m in model.modules() if isinstance(m, LDv2)]
     with model_lock(model):
         was_training = model.training
-        methods = [m.method for m in ldv2s]
         model.eval()
         handle = tap.register_forward_hook(keep)
         try:
-            for m in ldv2s:
-                m.method = "shifted"
             with torch.enable_grad():
                 logits = model(inp)
                 geometry = logit_geometry(model)
@@ -184,8 +177,6 @@ def context_reach(
                 g_x, g_in = torch.autograd.grad(value, [seen["X"], inp])
         finally:
             handle.remove()
-            for m, method in zip(ldv2s, methods, strict=True):
-                m.method = method
             model.train(was_training)
     feature_grad = g_x[0].float().norm(dim=0).cpu().numpy()
     input_grad = g_in[0].float().norm(dim=0).cpu().numpy()

@@ -173,19 +173,27 @@ class LDv2(nn.Module):
         """CSR rows/cols of the inside neighbours and their flat indices in hw×k², cached per size."""
         key = (h, w, str(device))
         if key not in self._patterns:
-            ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-            dy, dx = (torch.from_numpy(a) for a in window_offsets(self.kernel, self.dilation))
-            ny, nx = ys.reshape(-1, 1) + dy, xs.reshape(-1, 1) + dx  # hw × k², row-major window
-            inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-            # Row-major offsets give increasing column indices within a row, as CSR requires.
-            cols = (ny * w + nx)[inside]
-            crow = torch.zeros(h * w + 1, dtype=torch.int64)
-            crow[1:] = inside.sum(1).cumsum(0)
             if len(self._patterns) >= PATTERN_CACHE_SIZE:
                 self._patterns.pop(next(iter(self._patterns)))
-            flat = inside.reshape(-1).nonzero().squeeze(1)
-            self._patterns[key] = (crow.to(device), cols.to(device), flat.to(device))
+            # Ordinary tensors even inside inference_mode (the app's analyses), so a later forward with
+            # autograd (the inspector's context reach) can use the cached pattern too.
+            with torch.inference_mode(False):
+                self._patterns[key] = self._new_pattern(h, w, device)
         return self._patterns[key]
+
+    def _new_pattern(
+        self, h: int, w: int, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        dy, dx = (torch.from_numpy(a) for a in window_offsets(self.kernel, self.dilation))
+        ny, nx = ys.reshape(-1, 1) + dy, xs.reshape(-1, 1) + dx  # hw × k², row-major window
+        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+        # Row-major offsets give increasing column indices within a row, as CSR requires.
+        cols = (ny * w + nx)[inside]
+        crow = torch.zeros(h * w + 1, dtype=torch.int64)
+        crow[1:] = inside.sum(1).cumsum(0)
+        flat = inside.reshape(-1).nonzero().squeeze(1)
+        return crow.to(device), cols.to(device), flat.to(device)
 
     def _sparse_weights(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """Eq. 6–7 as a sampled dense-dense product on the window pattern: N×k²×h×w softmax weights.
