@@ -200,10 +200,11 @@ def _uploaded_sample(image_file, label_file) -> Sample:
             read_label_map(label_file.getvalue(), name=label_file.name), label_file.name
         )
         if label.shape != image.shape[:2]:
-            raise ValueError(
+            st.error(
                 f"{label_file.name}: the label map is {label.shape[1]}×{label.shape[0]} px but the image "
-                f"{image_file.name} is {image.shape[1]}×{image.shape[0]} px"
+                f"{image_file.name} is {image.shape[1]}×{image.shape[0]} px; the image is shown unlabelled."
             )
+            label = None
     return Sample(image=image, label=label, name=image_file.name)
 
 
