@@ -175,11 +175,19 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
     assert any(c.value.startswith("Run ") and "256×512" in c.value for c in at.caption)
     per_image = frame(at, "open")
     assert len(per_image) == 2 and per_image["open"].str.startswith("compare?image=").all()
+    # Both runs side by side, headed by the radius (3 px at 256×512 is 1 px), with the difference.
+    delta = "Δ F (GALD − GA) @ 1 px"
+    assert {"GA F @ 1 px", "GALD F @ 1 px", delta} <= set(per_image.columns)
+    np.testing.assert_allclose(per_image[delta], per_image["GALD F @ 1 px"] - per_image["GA F @ 1 px"])
+    assert any(m.value.startswith("Mean per-image difference GALD − GA") for m in at.markdown)
 
     at.multiselect(key="bf.classes").set_value(["road", "car"]).run()
-    assert list(frame(at, "mean").columns) == ["road", "car", "mean"]
+    assert list(frame(at, "mean").columns) == ["mean", "road", "car"]
     at.selectbox(key="bf.sort").set_value("mean").run()
-    assert frame(at, "mean")["mean"].is_monotonic_decreasing
+    at.selectbox(key="bf.tol").set_value(9).run()
+    table = frame(at, "mean")
+    assert table["mean"].is_monotonic_decreasing and len(table) == 2 + 2 + 4  # stored, live, published
+    assert any(c.value.startswith("Rows at 0.00375 diag (9 px at 1024×2048) only") for c in at.caption)
 
 
 def test_boundary_page_runs_an_evaluation_job(tmp_path):
@@ -193,6 +201,9 @@ def test_boundary_page_runs_an_evaluation_job(tmp_path):
     sources = set(frame(at, "mean").index.get_level_values("source"))
     assert sum(s.startswith("store run") for s in sources) == 2
     assert len(frame(at, "open")) == 1
+    done = [s.value for s in at.success]
+    assert len(done) == 1 and done[0].startswith("Evaluation finished. synthcity/aspp: run "), done
+    assert done[0].count("1/1 images, finished") == 2 and "synthcity/aspp_ldv2: run " in done[0]
 
 
 def test_boundary_page_survives_a_corrupt_store(tmp_path):

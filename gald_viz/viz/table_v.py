@@ -122,7 +122,7 @@ def select(
         order = first.sort_values(ascending=ascending, kind="stable", na_position="last").index
         out = pd.concat([out.xs(g, level=("source", "model"), drop_level=False) for g in order])
     positions = out.pop("_position").to_numpy()
-    out.attrs = {"positions": positions}
+    out.attrs = {"positions": tuple(int(p) for p in positions)}
     return out
 
 
