@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from gald_viz.analysis import Analysis
 from gald_viz.data.labels import IGNORE_INDEX, colorize
 from gald_viz.data.sample import Sample
-from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index, threshold_label
 from gald_viz.pairing import PairReport
 from gald_viz.views.parts import Export, display_hw
 from gald_viz.viz import paper_figures as pf
@@ -79,9 +79,10 @@ class ScoresPart:
 
         The tolerance is picked by its index: on an image that is not 1024×2048 the radius differs.
         """
-        radii = next(iter(self.scores.values())).radii
+        first = next(iter(self.scores.values()))
         t_index = threshold_index(px)
-        return f"Per class at {radii[t_index]} px", per_class_table(self.scores, t_index)
+        label = threshold_label(first.thresholds[t_index], first.radii[t_index])
+        return f"Per class at {label}", per_class_table(self.scores, t_index)
 
 
 @dataclass
