@@ -326,6 +326,8 @@ def export_latex(frame: pd.DataFrame, decimals: int = 1, caption: str | None = N
     \\end{table}
     """
     _check_export_frame(frame)
+    if frame.empty:
+        return "% Boundary F-score: no rows were chosen for export.\n"
     headers = [paper_header(str(c)) for c in frame.columns]
     tables = []
     for tolerance, rows in frame.groupby(level="tolerance", sort=False):

@@ -17,7 +17,7 @@ from gald_viz.data.images import read_image, read_label_map
 from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, to_train_ids
 from gald_viz.data.sample import Sample
 from gald_viz.data.sources import open_source
-from gald_viz.data.spec import CityscapesSpec, DataSpec, SynthCitySpec, parse_spec
+from gald_viz.data.spec import CityscapesSpec, DataSpec, FolderSpec, SynthCitySpec
 from gald_viz.inference import resolve_device
 from gald_viz.ui import cache
 from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
@@ -100,7 +100,8 @@ def data_source_ui() -> tuple[str, DataSpec | None]:
             help="trainId or labelId PNGs, same names",
             persist_state="session",
         ).strip()
-        return kind, parse_spec(f"folders:{images},{labels}")
+        # Not parsed here: an empty field must reach _load_data, which reports it and falls back.
+        return kind, FolderSpec(images, labels)
     if kind == SOURCES[3]:
         return kind, None
     count = st.number_input(
