@@ -5,7 +5,8 @@ import streamlit as st
 from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.store import DEFAULT_DB
 from gald_viz.ui import cache
-from gald_viz.ui.page import is_routed, page_setup
+from gald_viz.ui.page import page_setup
+from gald_viz.ui.per_image import per_image_ui
 from gald_viz.ui.state import select_view
 from gald_viz.ui.widgets import export_buttons, threshold_ui
 from gald_viz.views import boundary_f as view
@@ -92,25 +93,7 @@ if chosen and stored.store is not None:
         "Runs (two)", chosen, default=chosen[:2], max_selections=2, format_func=stored.label, key="bf.pair"
     )
     rows = paired_images(stored.store, pair, px, ga.name, gald.name)
-    if rows.warning:
-        st.warning(rows.warning)
-    if not rows.frame.empty:
-        by_col, desc_col = st.columns([3, 1])
-        by = by_col.selectbox("Sort images by", rows.number_columns[::-1], key="bf.image_sort")
-        config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in rows.number_columns}
-        config["open"] = st.column_config.LinkColumn("Compare", display_text="open ↗")
-        order = {"column_order": rows.columns, "column_config": config, "hide_index": True}
-        frame = rows.sorted(by, desc_col.toggle("Descending", key="bf.image_descending"))
-        st.dataframe(frame, **order, width="stretch", key="bf.per_image")
-        st.caption(rows.caption)
-        if rows.summary:
-            st.markdown(rows.summary)
-        if is_routed():
-            pick_col, go_col = st.columns([3, 1])
-            picked = pick_col.selectbox("Open here", list(frame["image"]), key="bf.open_image")
-            go_col.button(
-                "Open on Compare", key="bf.open", on_click=_open_on_compare, kwargs=rows.open_view(picked)
-            )
+    per_image_ui(rows, _open_on_compare)
 else:
     st.caption("Choose stored runs to list their images.")
 
