@@ -15,7 +15,6 @@ from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.metrics.conventions import convention_text, radii_per_size, threshold_label
 
 __all__ = [
-    "SHORT_NAMES",
     "PAPER_ABBREVIATIONS",
     "paper_header",
     "export_csv",
@@ -25,29 +24,6 @@ __all__ = [
     "table_v_latex",
     "table_v_csv",
 ]
-
-SHORT_NAMES: dict[str, str] = {
-    "road": "road",
-    "sidewalk": "sidew",
-    "building": "build",
-    "wall": "wall",
-    "fence": "fence",
-    "pole": "pole",
-    "traffic light": "light",
-    "traffic sign": "sign",
-    "vegetation": "veget",
-    "terrain": "terr",
-    "sky": "sky",
-    "person": "pers",
-    "rider": "rider",
-    "car": "car",
-    "truck": "truck",
-    "bus": "bus",
-    "train": "train",
-    "motorcycle": "motor",
-    "bicycle": "bike",
-}
-"""Column headers of at most 5 characters for the fixed-width text table."""
 
 PAPER_ABBREVIATIONS: dict[str, str] = {
     "road": "road",
@@ -164,8 +140,8 @@ def table_v_text(
     G-SCNN boundary F: ...
     """
     frame = table_v_frame(per_class, mean, thresholds, radii, label, class_names)
-    headers = [SHORT_NAMES.get(name, name[:5]) for name in class_names] + ["mean"]
-    width = max(5, decimals + 5)
+    headers = [paper_header(name) for name in class_names] + ["mean"]
+    width = max(decimals + 5, *(len(h) for h in headers))
     first = max(len("threshold"), *(len(i) for i in frame.index)) + 2
     lines = [
         "Boundary F-score (%), GALD Table V layout" + (f": {label}" if label else ""),
