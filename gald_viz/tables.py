@@ -15,26 +15,29 @@ from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.metrics.conventions import convention_text, radii_per_size, threshold_label
 
 __all__ = [
-    "SHORT_NAMES",
+    "PAPER_ABBREVIATIONS",
+    "paper_header",
+    "export_csv",
+    "export_latex",
     "table_v_frame",
     "table_v_text",
     "table_v_latex",
     "table_v_csv",
 ]
 
-SHORT_NAMES: dict[str, str] = {
+PAPER_ABBREVIATIONS: dict[str, str] = {
     "road": "road",
-    "sidewalk": "sidew",
-    "building": "build",
+    "sidewalk": "s.walk",
+    "building": "build.",
     "wall": "wall",
     "fence": "fence",
     "pole": "pole",
-    "traffic light": "light",
-    "traffic sign": "sign",
-    "vegetation": "veget",
-    "terrain": "terr",
+    "traffic light": "t-light",
+    "traffic sign": "t-sign",
+    "vegetation": "veg",
+    "terrain": "terrain",
     "sky": "sky",
-    "person": "pers",
+    "person": "person",
     "rider": "rider",
     "car": "car",
     "truck": "truck",
@@ -43,7 +46,16 @@ SHORT_NAMES: dict[str, str] = {
     "motorcycle": "motor",
     "bicycle": "bike",
 }
-"""Column headers of at most 5 characters for the fixed-width text table."""
+"""Class headers of exported tables, as GALD's Table V (after G-SCNN's boundary table) abbreviates them."""
+
+
+def paper_header(column: str) -> str:
+    """The exported header of a class column (Table V's abbreviation); other columns keep their name.
+
+    >>> paper_header("traffic light"), paper_header("mean")
+    ('t-light', 'mean')
+    """
+    return PAPER_ABBREVIATIONS.get(column, column)
 
 
 def table_v_frame(
@@ -128,8 +140,8 @@ def table_v_text(
     G-SCNN boundary F: ...
     """
     frame = table_v_frame(per_class, mean, thresholds, radii, label, class_names)
-    headers = [SHORT_NAMES.get(name, name[:5]) for name in class_names] + ["mean"]
-    width = max(5, decimals + 5)
+    headers = [paper_header(name) for name in class_names] + ["mean"]
+    width = max(decimals + 5, *(len(h) for h in headers))
     first = max(len("threshold"), *(len(i) for i in frame.index)) + 2
     lines = [
         "Boundary F-score (%), GALD Table V layout" + (f": {label}" if label else ""),
@@ -236,3 +248,83 @@ def table_v_csv(frame: pd.DataFrame, decimals: int = 2) -> str:
     3 px,50.0,50.0
     """
     return frame.round(decimals).to_csv(lineterminator="\n")
+
+
+EXPORT_INDEX = ("source", "model", "tolerance", "threshold")
+"""Row labels of an export frame: where a row comes from, the model, Table V's tolerance, its own radius."""
+
+
+def _check_export_frame(frame: pd.DataFrame) -> None:
+    if list(frame.index.names) != list(EXPORT_INDEX):
+        raise ValueError(f"frame: rows must be labelled {EXPORT_INDEX}, not {tuple(frame.index.names)}")
+
+
+def export_csv(frame: pd.DataFrame, decimals: int = 2) -> str:
+    """Paper-ready CSV: one column each for source, model, tolerance and radius, then the values.
+
+    Args:
+        frame: rows labelled :data:`EXPORT_INDEX` (only the rows to export), value columns in %.
+        decimals: decimals of the percentages.
+
+    Returns:
+        CSV text; class columns carry Table V's abbreviations.
+
+    >>> idx = pd.MultiIndex.from_tuples([("paper", "GALD", "3 px", "3 px")], names=EXPORT_INDEX)
+    >>> print(export_csv(pd.DataFrame({"mean": [74.04], "sidewalk": [69.1]}, index=idx)), end="")
+    source,model,tolerance,threshold,mean,s.walk
+    paper,GALD,3 px,3 px,74.04,69.1
+    """
+    _check_export_frame(frame)
+    out = frame.round(decimals).rename(columns=paper_header)
+    return out.to_csv(lineterminator="\n")
+
+
+def export_latex(frame: pd.DataFrame, decimals: int = 1, caption: str | None = None) -> str:
+    """Paper-ready LaTeX: one booktabs table per tolerance, rows the models, Table V's class headers.
+
+    A row's own radius is printed in an ``r`` column only where the rows of one tolerance differ (runs at
+    other image sizes); the source is printed only where the rows come from more than one.
+
+    Args:
+        frame: rows labelled :data:`EXPORT_INDEX` (only the rows to export), value columns in %.
+        decimals: decimals of the percentages.
+        caption: the convention text, appended to each table's caption.
+
+    >>> idx = pd.MultiIndex.from_tuples([("paper", "GALD", "3 px", "3 px")], names=EXPORT_INDEX)
+    >>> print(export_latex(pd.DataFrame({"mean": [74.04]}, index=idx)))  # doctest: +ELLIPSIS
+    \\begin{table}
+    ...
+    Method & mean \\\\
+    \\midrule
+    GALD & 74.0 \\\\
+    ...
+    \\caption{Boundary F-score (\\%) at 3 px.}
+    \\end{table}
+    """
+    _check_export_frame(frame)
+    if frame.empty:
+        return "% Boundary F-score: no rows were chosen for export.\n"
+    headers = [paper_header(str(c)) for c in frame.columns]
+    tables = []
+    for tolerance, rows in frame.groupby(level="tolerance", sort=False):
+        several_sources = rows.index.get_level_values("source").nunique() > 1
+        radii = rows.index.get_level_values("threshold")
+        with_radius = radii.nunique() > 1
+        cols = ["Method", *(["r"] if with_radius else []), *headers]
+        lines = [
+            r"\begin{table}",
+            r"\centering",
+            r"\begin{tabular}{l" + "l" * with_radius + "r" * len(headers) + "}",
+            r"\toprule",
+            " & ".join(_latex_escape(c) for c in cols) + r" \\",
+            r"\midrule",
+        ]
+        for (source, model, _, radius), row in rows.iterrows():
+            method = f"{model} ({source})" if several_sources else str(model)
+            cells = ["--" if np.isnan(v) else f"{v:.{decimals}f}" for v in row.to_numpy(dtype=float)]
+            first = [_latex_escape(method), *([_latex_escape(str(radius))] if with_radius else [])]
+            lines.append(" & ".join([*first, *cells]) + r" \\")
+        text = f"Boundary F-score (%) at {tolerance}." + (f" {caption}" if caption else "")
+        lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{_latex_escape(text)}}}", r"\end{table}"]
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)

@@ -5,12 +5,15 @@ import streamlit as st
 from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.store import DEFAULT_DB
 from gald_viz.ui import cache
-from gald_viz.ui.page import is_routed, page_setup
+from gald_viz.ui.page import page_setup
+from gald_viz.ui.per_image import per_image_ui
 from gald_viz.ui.state import select_view
 from gald_viz.ui.widgets import export_buttons, threshold_ui
 from gald_viz.views import boundary_f as view
+from gald_viz.views.boundary_images import paired_images
 
 GO_COMPARE = "bf.go_compare"
+JOB_DONE = "bf.job_done"
 
 if st.session_state.pop(GO_COMPARE, False):
     # Set by the "Open on Compare" callback, which already chose the image and models.
@@ -34,8 +37,13 @@ for show, message in ((st.info, stored.info), (st.warning, stored.warning)):
     if message:
         show(message)
 ids = stored.run_ids
+done = st.session_state.pop(JOB_DONE, None)
+if done:
+    st.success(done[0])
+    st.session_state[stored.widget_key] = [r for r in done[1] if r in ids]
+first = None if stored.widget_key in st.session_state else ids[:2]
 chosen = st.multiselect(
-    "Stored runs", ids, default=ids[:2], format_func=stored.label, key=stored.widget_key, disabled=not ids
+    "Stored runs", ids, default=first, format_func=stored.label, key=stored.widget_key, disabled=not ids
 )
 
 models = {f"GA: {ga.name}": ga, f"GALD: {gald.name}": gald} if sample.label is not None else {}
@@ -47,20 +55,25 @@ table = view.table(stored.store, chosen, live, view.live_source(sample.name, h, 
 for message in table.warnings:
     st.warning(message)
 
-filter_col, sort_col, order_col = st.columns([3, 1, 1])
+tol_col, filter_col, sort_col, order_col = st.columns([2, 3, 1, 1])
+tolerance = tol_col.selectbox("Tolerance", view.TOLERANCES, format_func=view.tolerance_text, key="bf.tol")
 classes = filter_col.multiselect("Classes", list(CLASS_NAMES), default=list(CLASS_NAMES), key="bf.classes")
 sort_by = sort_col.selectbox("Sort rows by", ["(table order)", "mean", *classes], key="bf.sort")
 descending = order_col.toggle("Descending", value=True, key="bf.descending")
-shown = table.shown(classes, sort_by, descending)
+shown = table.shown(classes, sort_by, descending, tolerance)
 style = shown.style.format("{:.1f}", na_rep="—")
-st.dataframe(style, width="stretch", height=view.table_height(len(shown)), key="bf.table")
-for line in [*table.conventions, view.IGNORE_CAPTION]:
-    st.caption(line)
-csv_col, tex_col, _ = st.columns([1, 1, 3])
-csv_col.download_button("CSV", table.csv(shown), "table_v.csv", "text/csv", key="bf.csv", on_click="ignore")
-tex_col.download_button(
-    "LaTeX", table.latex(shown), "table_v.tex", "text/x-tex", key="bf.latex", on_click="ignore"
+mean_config = {"mean": st.column_config.NumberColumn("mean", pinned=True)}
+st.dataframe(
+    style, width="stretch", height=view.table_height(len(shown)), column_config=mean_config, key="bf.table"
 )
+for line in [table.sort_text(sort_by, descending, tolerance), *table.conventions, view.IGNORE_CAPTION]:
+    st.caption(line)
+groups = table.groups(shown)
+export_rows = st.multiselect("Rows to export", groups, default=groups, format_func=" · ".join, key="bf.rows")
+csv_col, tex_col, _ = st.columns([1, 1, 3])
+csv, tex = table.csv(shown, export_rows), table.latex(shown, export_rows)
+csv_col.download_button("CSV", csv, "table_v.csv", "text/csv", key="bf.csv", on_click="ignore")
+tex_col.download_button("LaTeX", tex, "table_v.tex", "text/x-tex", key="bf.latex", on_click="ignore")
 
 st.subheader("Difference between two models")
 diff = view.difference(table)
@@ -69,31 +82,20 @@ if diff is not None:
     a = a_col.selectbox("A", diff.groups, index=diff.a_index, format_func=" · ".join, key="bf.diff_a")
     b = b_col.selectbox("B", diff.groups, index=diff.b_index, format_func=" · ".join, key="bf.diff_b")
     delta = table.delta(a, b, shown.columns).style.format("{:+.1f}", na_rep="—")
-    st.dataframe(delta.background_gradient(cmap="RdYlGn", vmin=-10, vmax=10), width="stretch", key="bf.delta")
+    scale = {"cmap": "RdYlGn", "vmin": -view.DIFFERENCE_SCALE, "vmax": view.DIFFERENCE_SCALE}
+    st.dataframe(delta.background_gradient(**scale), width="stretch", key="bf.delta")
     st.caption(view.DIFFERENCE_CAPTION)
 
-st.subheader("Per image, worst first")
+st.subheader("Per image: two runs side by side")
 px = threshold_ui("bf")
 if chosen and stored.store is not None:
-    run_id = st.selectbox("Run", chosen, format_func=stored.label, key="bf.image_run")
-    rows = view.per_image(stored.store, run_id, px, ga.name, gald.name)
-    if rows.warning:
-        st.warning(rows.warning)
-    if not rows.frame.empty:
-        config = {c: st.column_config.NumberColumn(c, format="%.3f") for c in rows.f_columns}
-        config["miou"] = st.column_config.NumberColumn("mIoU", format="%.3f")
-        config["open"] = st.column_config.LinkColumn("Compare", display_text="open ↗")
-        order = {"column_order": rows.columns, "column_config": config, "hide_index": True}
-        st.dataframe(rows.frame, **order, width="stretch", key="bf.per_image")
-        st.caption(rows.caption)
-        if is_routed():
-            pick_col, go_col = st.columns([3, 1])
-            picked = pick_col.selectbox("Open here", list(rows.frame["image"]), key="bf.open_image")
-            go_col.button(
-                "Open on Compare", key="bf.open", on_click=_open_on_compare, kwargs=rows.open_view(picked)
-            )
+    pair = st.multiselect(
+        "Runs (two)", chosen, default=chosen[:2], max_selections=2, format_func=stored.label, key="bf.pair"
+    )
+    rows = paired_images(stored.store, pair, px, ga.name, gald.name)
+    per_image_ui(rows, _open_on_compare)
 else:
-    st.caption("Choose a stored run to list its images.")
+    st.caption("Choose stored runs to list their images.")
 
 st.subheader("Boundary F against tolerance (1–20 px)")
 live_curves = {n: cache.tolerance_curve(settings.key(models[n]), p, sample.label) for n, p in preds.items()}
@@ -117,8 +119,10 @@ else:
         try:
             report = lambda frac, text: bar.progress(frac, text=text)  # noqa: E731
             job = {"limit": int(n_images), "device": settings.device, "db": db_path, "progress": report}
-            view.evaluate((ga.name, gald.name), settings.data_spec, **job)
+            new_ids = view.evaluate((ga.name, gald.name), settings.data_spec, **job)
             cache.results_store.clear()
+            after = view.stored_runs(db_path, cache.results_store)
+            st.session_state[JOB_DONE] = (view.job_done(after, (ga.name, gald.name), new_ids), new_ids)
             st.rerun()
         except ValueError as err:
             st.error(f"Evaluation failed: {err}")

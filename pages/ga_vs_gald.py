@@ -15,6 +15,11 @@ view = compare_view(compare_inputs(settings))
 
 st.title(view.title)
 st.caption(view.caption)
+if view.pair is not None:
+    for line in view.pair.warnings:
+        st.warning(line)
+    with st.expander(view.pair.summary, expanded=bool(view.pair.warnings)):
+        st.dataframe(view.pair.table, width="stretch", key="cmp.pair")
 
 # -- predictions side by side ---------------------------------------------------------------------
 st.plotly_chart(view.panels, key="cmp.panels", config=PLOTLY_CONFIG)

@@ -8,6 +8,7 @@ st.cache_data), so only the first test pays for the forward passes.
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -88,7 +89,7 @@ def test_compare_follows_image_model_and_threshold_widgets():
     at.selectbox(key="cmp.threshold").set_value(9).run()
     assert_clean(at)
     assert at.query_params["threshold"] == "9"
-    assert any(e.label == "Per class at 9 px" for e in at.expander)
+    assert any(e.label == "Per class at 9 px (0.00375 diag)" for e in at.expander)
 
 
 def test_local_distribution_click_moves_the_view():
@@ -175,11 +176,19 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
     assert any(c.value.startswith("Run ") and "256×512" in c.value for c in at.caption)
     per_image = frame(at, "open")
     assert len(per_image) == 2 and per_image["open"].str.startswith("compare?image=").all()
+    # Both runs side by side, headed by the radius (3 px at 256×512 is 1 px), with the difference.
+    delta = "Δ F (GALD − GA) @ 1 px"
+    assert {"GA F @ 1 px", "GALD F @ 1 px", delta} <= set(per_image.columns)
+    np.testing.assert_allclose(per_image[delta], per_image["GALD F @ 1 px"] - per_image["GA F @ 1 px"])
+    assert any(m.value.startswith("Mean per-image difference GALD − GA") for m in at.markdown)
 
     at.multiselect(key="bf.classes").set_value(["road", "car"]).run()
-    assert list(frame(at, "mean").columns) == ["road", "car", "mean"]
+    assert list(frame(at, "mean").columns) == ["mean", "road", "car"]
     at.selectbox(key="bf.sort").set_value("mean").run()
-    assert frame(at, "mean")["mean"].is_monotonic_decreasing
+    at.selectbox(key="bf.tol").set_value(9).run()
+    table = frame(at, "mean")
+    assert table["mean"].is_monotonic_decreasing and len(table) == 2 + 2 + 4  # stored, live, published
+    assert any(c.value.startswith("Rows at 0.00375 diag (9 px at 1024×2048) only") for c in at.caption)
 
 
 def test_boundary_page_runs_an_evaluation_job(tmp_path):
@@ -193,6 +202,9 @@ def test_boundary_page_runs_an_evaluation_job(tmp_path):
     sources = set(frame(at, "mean").index.get_level_values("source"))
     assert sum(s.startswith("store run") for s in sources) == 2
     assert len(frame(at, "open")) == 1
+    done = [s.value for s in at.success]
+    assert len(done) == 1 and done[0].startswith("Evaluation finished. synthcity/aspp: run "), done
+    assert done[0].count("1/1 images, finished") == 2 and "synthcity/aspp_ldv2: run " in done[0]
 
 
 def test_boundary_page_survives_a_corrupt_store(tmp_path):
@@ -272,9 +284,72 @@ def test_uploaded_image_and_label_map():
     label_ids[:, 120:] = 26  # car
     s = _uploaded_sample(_Upload("street.png", image), _Upload("street_gtFine_labelIds.png", label_ids))
     assert s.name == "street.png" and s.label[0, 0] == 0 and s.label[0, 200] == 13
-    with pytest.raises(ValueError, match=r"small\.png.*street\.png"):
-        _uploaded_sample(_Upload("street.png", image), _Upload("small.png", label_ids[:60]))
+    # A label map of another size is reported (st.error) and the image is shown without labels.
+    assert _uploaded_sample(_Upload("street.png", image), _Upload("small.png", label_ids[:60])).label is None
     with pytest.raises(ValueError, match="broken.png"):
         bad = _Upload("broken.png", image)
         bad._data = b"\x89PNG not really"
         _uploaded_sample(bad, None)
+
+
+def _png(array: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", array[:, :, ::-1] if array.ndim == 3 else array)
+    assert ok
+    return buf.tobytes()
+
+
+def test_compare_on_a_300x500_upload_picks_each_tolerance_by_its_threshold():
+    """Issue 13 item 15: at 300×500 Table V's thresholds are 1/2/3/3 px; each choice shows its own column."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_boundary import oracle_prf  # the literal G-SCNN computation, sharing no code with the app
+
+    from gald_viz.analysis import analyse
+    from gald_viz.checkpoints import load_model
+    from gald_viz.data.sources import open_source
+    from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS
+
+    scene = open_source("synthcity:val:count=1,size=300x500")[0]
+    at = run("pages/ga_vs_gald.py")
+    at.selectbox(key="sb.source").set_value("Upload an image").run()
+    at.file_uploader(key="sb.upload").set_value(("street.png", _png(scene.image), "image/png"))
+    at.file_uploader(key="sb.upload_label").set_value(("street_trainIds.png", _png(scene.label), "image/png"))
+    at.run()
+    assert_clean(at)
+    pred = analyse(load_model("synthcity/aspp"), scene.image, device="cpu").pred
+    literal = oracle_prf(pred, scene.label, DEFAULT_THRESHOLDS)[2]  # F, (threshold, class)
+    radii = [int(np.ceil(th * np.hypot(300, 500))) for th in DEFAULT_THRESHOLDS]
+    assert radii == [1, 2, 3, 3]
+    seen = []
+    for t, px in enumerate((3, 5, 9, 12)):
+        at.selectbox(key="cmp.threshold").set_value(px).run()
+        assert_clean(at)
+        expected = f"Per class at {radii[t]} px ({DEFAULT_THRESHOLDS[t]:g} diag)"
+        assert [e.label for e in at.expander if e.label.startswith("Per class")] == [expected]
+        column = frame(at, "F GA: synthcity/aspp")["F GA: synthcity/aspp"].to_numpy()
+        np.testing.assert_allclose(column, literal[t], atol=1e-12)
+        seen.append(expected)
+    assert len(set(seen)) == 4  # 3 px shows 0.00088 at 1 px; 5/9/12 px three other columns
+
+
+def test_compare_says_what_differs_between_the_models_and_when_the_source_fell_back(tmp_path):
+    at = run("pages/ga_vs_gald.py")
+    assert_clean(at)
+    assert not at.warning
+    assert any(e.label.startswith("The models differ only in local distribution") for e in at.expander)
+    at.selectbox(key="sb.gald_model").set_value("synthcity/fcn").run()
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("The GALD slot holds a model without local distribution (fcn)") for w in warnings)
+    assert any(w.startswith("The GA heads differ (aspp vs none)") for w in warnings)
+    at.selectbox(key="sb.gald_model").set_value("synthcity/cgnl_ldv1").run()
+    assert [w.value for w in at.warning] == [
+        "The GA heads differ (aspp vs cgnl): a GA/GALD difference mixes the head with local distribution."
+    ]
+    at.selectbox(key="sb.source").set_value("Cityscapes folder").run()
+    at.text_input(key="sb.cityscapes_root").set_value(str(tmp_path / "nowhere")).run()
+    assert not at.exception
+    notice = [
+        w.value for w in at.main.warning if w.value.startswith("The Cityscapes folder could not be opened")
+    ]
+    assert len(notice) == 1 and "Showing synthcity" in notice[0] and "not your data" in notice[0], notice

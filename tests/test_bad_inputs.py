@@ -87,6 +87,11 @@ problem, and unusual but valid input (RGBA, grey, palette, 16-bit, CMYK, 1×1 px
 | upload_label_encoding[value_250] | upload holding 250                   | lib   | "values [250] are not"|
 | upload_label_encoding[ids_below_19] | unnamed labelIds < 19 / named     | lib   | refused / decoded     |
 | cli_ambiguous_labels          | model --data folders, unnamed 0-maps    | cli   | exit 2, file named    |
+| app_compare_label_wrong_size  | Compare, image + label of another size  | app   | image shown unlabelled|
+| app_compare_ga_in_gald_slot   | Compare, a GA-only model as GALD        | app   | warning names it      |
+| app_compare_missing_folder    | Compare, folder source, empty/missing   | app   | main-area notice      |
+| app_boundary_runs_unmatched   | Boundary, runs over different images    | app   | warning, common rows  |
+| app_boundary_nothing_chosen   | Boundary, no classes and no export rows | app   | mean only, says so    |
 """
 
 from __future__ import annotations
@@ -1028,3 +1033,66 @@ def test_cli_ambiguous_labels(tmp_path, tiny_checkpoints):
         f"folders:{images},{labels}", "--device", "cpu", "--db", str(tmp_path / "r.sqlite"),
     )  # fmt: skip
     assert_user_error(proc, str(labels / "void.png"), "ambiguous", "choose the encoding explicitly")
+
+
+# -- Compare and Boundary F pages (issue 13, items 17-19) -------------------------------------------------
+def test_app_compare_label_wrong_size(app_models):
+    label = encode(Image.fromarray(np.zeros((41, 60), np.uint8)))
+    at = upload(open_page("ga_vs_gald.py"), GOOD, ("street_trainIds.png", label))
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("street_trainIds.png:") and "unlabelled" in errors[0]
+    # The upload itself is shown (not SynthCity), without labels, and the page says what is missing.
+    assert any(i.value.startswith("`street.png` has no ground truth") for i in at.info), [
+        i.value for i in at.info
+    ]
+    assert not at.warning
+
+
+def test_app_compare_ga_in_gald_slot(app_models):
+    at = open_page("ga_vs_gald.py")
+    at.selectbox(key="sb.gald_model").set_value(state.OTHER_CHECKPOINT).run()
+    at.text_input(key="sb.gald_path").set_value(str(app_models["aspp"])).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    warnings = [w.value for w in at.warning]
+    assert any(
+        w.startswith("The GALD slot holds a model without local distribution (aspp)") for w in warnings
+    )
+
+
+def test_app_compare_missing_folder(app_models, tmp_path):
+    at = open_page("ga_vs_gald.py")
+    at.selectbox(key="sb.source").set_value(state.SOURCES[2]).run()
+    assert not at.exception, [e.message for e in at.exception]  # both fields still empty: no crash
+    at.text_input(key="sb.images_dir").set_value(str(tmp_path / "no_images")).run()
+    assert not at.exception, [e.message for e in at.exception]  # the labels field still empty
+    assert any("no_images" in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]
+    notice = [w.value for w in at.main.warning]
+    assert any(w.startswith("The image and label folders could not be opened") for w in notice), notice
+
+
+def test_app_boundary_runs_unmatched(app_models, tmp_path):
+    db = tmp_path / "results.sqlite"
+    run_job(str(app_models["aspp"]), TINY_DATA, limit=1, device="cpu", db=db, progress=False)
+    run_job(str(app_models["aspp_ldv2"]), TINY_DATA, limit=2, device="cpu", db=db, progress=False)
+    at = _boundary_page(db)
+    assert not at.error, [e.value for e in at.error]
+    warnings = [w.value for w in at.warning]
+    assert "The two runs do not match: 1 image(s) scored by only one run are left out." in warnings, warnings
+    rows = next(d.value for d in at.dataframe if "open" in d.value.columns)
+    assert len(rows) == 1 and rows["open"].str.startswith("compare?image=").all()
+    assert any("not established (1 image(s))" in m.value for m in at.markdown)
+
+
+def test_app_boundary_nothing_chosen(app_models, tmp_path):
+    at = _boundary_page(tmp_path / "none.sqlite")
+    at.multiselect(key="bf.classes").set_value([]).run()
+    at.multiselect(key="bf.rows").set_value([]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "source" in (d.value.index.names or []))
+    assert list(table.columns) == ["mean"]
+    from gald_viz.views import boundary_f as view
+
+    shown = view.table(None, [], {}, "live: x", (64, 128)).shown([], "(table order)", True)
+    assert (
+        view.Table(shown, [], [], "x").latex(shown, []).startswith("% Boundary F-score: no rows were chosen")
+    )

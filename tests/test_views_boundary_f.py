@@ -12,6 +12,7 @@ from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS
 from gald_viz.metrics.scoring import score_image
 from gald_viz.store import ImageResult, ResultsStore, RunSpec
 from gald_viz.views import boundary_f as view
+from gald_viz.views.boundary_images import paired_images
 from gald_viz.viz import table_v as tv
 from gald_viz.viz.compare import image_scores
 
@@ -97,10 +98,10 @@ def test_table_stacks_store_live_and_published_rows(store):
     np.testing.assert_array_equal(block["mean"].to_numpy(), 100 * frame["mean"].to_numpy()[:4])
     # The perfect live prediction scores 100 everywhere.
     assert (table.full.xs((source, "GALD: b"), level=("source", "model")).to_numpy() == 100).all()
-    shown = table.shown(["car", "road"], "mean", descending=True)
-    assert list(shown.columns) == ["road", "car", "mean"] and shown["mean"].is_monotonic_decreasing
-    assert table.csv(shown).startswith("threshold,road,car,mean")
-    assert "Boundary F-score (\\%)" in table.latex(shown)
+    shown = table.shown(["car", "road"], "mean", descending=True, tolerance=3)
+    assert list(shown.columns) == ["mean", "road", "car"] and shown["mean"].is_monotonic_decreasing
+    assert table.csv(shown, table.groups(shown)).startswith("source,model,tolerance,threshold,mean,road,car")
+    assert "Boundary F-score (\\%)" in table.latex(shown, table.groups(shown))
 
 
 def test_difference_defaults_to_gald_minus_ga_live(store):
@@ -114,34 +115,86 @@ def test_difference_defaults_to_gald_minus_ga_live(store):
     assert view.difference(only_published).groups[0][0] == tv.PUBLISHED
 
 
-def test_per_image_picks_the_tolerance_by_index_at_any_image_size(store):
+def test_per_image_puts_two_runs_side_by_side_with_their_difference(store):
     gald = stored_run(store, ld_kind="ldv2")
-    rows = view.per_image(store, gald, 9, "ga-model", "gald-model")
-    # 9 px is Table V's third tolerance; at 64x128 it is 1 px, so a look-up by pixel count would fail.
-    assert "Sorted by boundary F at 1 px (0.00375 of the diagonal)" in rows.caption
-    assert rows.frame["F@0.00375"].is_monotonic_increasing
+    ga = stored_run(store, ld_kind="none", seed=1)
+    rows = paired_images(store, [gald, ga], 9, "ga-model", "gald-model")
+    # 9 px is Table V's third tolerance; at 64x128 it is 1 px: headers name the radius, not the fraction.
+    assert [r.role for r in rows.runs] == ["GA", "GALD"]
+    assert rows.delta == "Δ F (GALD − GA) @ 1 px"
     assert rows.columns == [
         "image",
+        rows.delta,
+        "GA F @ 1 px",
+        "GA mIoU",
+        "GALD F @ 1 px",
+        "GALD mIoU",
         "height",
         "width",
-        "miou",
-        "F@0.00088",
-        "F@0.001875",
-        "F@0.00375",
-        "F@0.005",
         "open",
     ]
+    # Literal check against each run's own per-image table at the third threshold (0.00375).
+    per_ga = runs.per_image(store, ga).set_index("image")["F@0.00375"]
+    per_gald = runs.per_image(store, gald).set_index("image")["F@0.00375"]
+    f = rows.frame.set_index("image")
+    for name in ["img0", "img1", "img2"]:
+        assert f.loc[name, "GA F @ 1 px"] == per_ga[name] and f.loc[name, "GALD F @ 1 px"] == per_gald[name]
+        assert f.loc[name, rows.delta] == pytest.approx(per_gald[name] - per_ga[name])
+    assert rows.frame[rows.delta].is_monotonic_increasing  # where GALD loses most first
+    assert rows.sorted(rows.delta, descending=True)[rows.delta].is_monotonic_decreasing
+    mean = float(np.mean([per_gald[n] - per_ga[n] for n in ["img0", "img1", "img2"]]))
+    assert f"{mean:+.3f}" in rows.summary and "95% paired bootstrap interval" in rows.summary
+    assert rows.warning is None
     link = parse_qs(urlparse(rows.frame["open"][0]).query)
     assert link == {
         "image": [rows.frame["image"][0]],
-        "ga": ["ga-model"],
+        "ga": ["model-none"],
         "gald": ["model-ldv2"],
         "threshold": ["9"],
     }
-    assert rows.open_view("img1") == {"image": "img1", "ga": "ga-model", "gald": "model-ldv2", "threshold": 9}
-    ga = stored_run(store, ld_kind="none", seed=1)
-    assert view.per_image(store, ga, 3, "x", "gald-model").pair == {"ga": "model-none", "gald": "gald-model"}
-    assert view.per_image(store, "unknown", 3, "x", "y").warning.endswith("Per-image rows are not available.")
+    assert rows.open_view("img1") == {
+        "image": "img1",
+        "ga": "model-none",
+        "gald": "model-ldv2",
+        "threshold": 9,
+    }
+    assert "GA = model-none" in rows.caption and "0.00375 of the diagonal" in rows.caption
+
+
+def test_per_image_of_one_run_and_of_unmatched_runs(store):
+    one = stored_run(store, ld_kind="ldv2")
+    rows = paired_images(store, [one], 3, "ga-model", "gald-model")
+    assert rows.delta is None and rows.summary is None and rows.columns[1] == "A F @ 1 px"
+    assert rows.frame["A F @ 1 px"].is_monotonic_increasing
+    assert rows.pair == {"ga": "ga-model", "gald": "model-ldv2"}
+    other = stored_run(store, ld_kind="ldv2", n=2, seed=4)
+    both = paired_images(store, [one, other], 3, "x", "y")
+    assert both.delta == "Δ F (B − A) @ 1 px" and len(both.frame) == 2
+    assert "1 image(s) scored by only one run are left out" in both.warning
+    assert paired_images(store, ["unknown"], 3, "x", "y").warning.endswith(
+        "Per-image rows are not available."
+    )
+
+
+def test_sorting_never_mixes_tolerances_and_exports_the_chosen_rows(store):
+    table = view.table(None, [], live_scores(), "live: x", (H, W))
+    everything = table.shown(list(CLASS_NAMES), "mean", descending=True)
+    assert list(everything.columns)[:2] == ["mean", "road"]  # the mean is the first column
+    # Blocks are ordered by their first tolerance, and each block keeps its four thresholds together.
+    firsts = everything.iloc[::4]["mean"]
+    assert firsts.is_monotonic_decreasing
+    assert [k[:2] for k in everything.index[::4]] == [k[:2] for k in everything.index[3::4]]
+    at_9 = table.shown(["road"], "mean", descending=False, tolerance=9)
+    assert len(at_9) == 6 and at_9["mean"].is_monotonic_increasing
+    assert set(at_9.index.get_level_values("threshold")) >= {"9 px", "1 px (0.00375 diag)"}
+    assert "0.00375 diag (9 px at 1024×2048) only" in table.sort_text("mean", False, 9)
+    chosen = [("live: x", "GALD: b"), (tv.PUBLISHED, "G-SCNN")]
+    csv = table.csv(at_9, chosen).splitlines()
+    assert csv[0] == "source,model,tolerance,threshold,mean,road"
+    assert len(csv) == 3 and csv[2].startswith("live: x,GALD: b,0.00375 diag (9 px at 1024×2048),1 px")
+    assert csv[1].endswith("G-SCNN,0.00375 diag (9 px at 1024×2048),9 px,80.7,91.3")  # the paper's row
+    tex = table.latex(table.shown(["traffic light"], "(table order)", True), chosen)
+    assert tex.count("\\begin{table}") == 4 and "t-light" in tex and "GA: a" not in tex
 
 
 def test_curves_of_live_images_and_stored_runs(store):

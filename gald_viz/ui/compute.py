@@ -9,6 +9,7 @@ import numpy as np
 
 from gald_viz.analysis import Analysis
 from gald_viz.mechanisms.reach import Reach
+from gald_viz.pairing import describe_pair
 from gald_viz.ui import cache
 from gald_viz.ui.sidebar import Settings
 from gald_viz.views import compare
@@ -53,6 +54,7 @@ def compare_inputs(settings: Settings) -> compare.CompareInputs:
         gald=gald_an,
         errors=errors,
         scores=scores,
+        pair=describe_pair(ga.model, gald.model),
     )
 
 

@@ -10,8 +10,9 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from gald_viz.data.spec import CityscapesSpec, FolderSpec
 from gald_viz.ui.sidebar import Settings, render_sidebar
-from gald_viz.ui.state import init_session, write_query_params
+from gald_viz.ui.state import SOURCES, init_session, write_query_params
 
 _ROUTED = "gv.routed_settings"
 
@@ -39,4 +40,25 @@ def page_setup(page: str) -> Settings:
     if settings is None:
         settings = render_sidebar()
     write_query_params(page)
+    message = fallback_message(st.session_state.get("sb.source"), settings)
+    if message:
+        st.warning(message)
     return settings
+
+
+def fallback_message(kind: str | None, settings: Settings) -> str | None:
+    """The main-area notice when the chosen data source was not opened and the sidebar fell back.
+
+    The sidebar says why next to the fields; this line keeps the page from looking as if the chosen data
+    were shown. ``kind`` is the source picked in the sidebar (one of :data:`gald_viz.ui.state.SOURCES`).
+    """
+    spec = settings.data_spec
+    if kind == SOURCES[1] and not isinstance(spec, CityscapesSpec):
+        what = "The Cityscapes folder could not be opened"
+    elif kind == SOURCES[2] and not isinstance(spec, FolderSpec):
+        what = "The image and label folders could not be opened"
+    elif kind == SOURCES[3] and spec is not None:
+        what = "No uploaded image could be shown"
+    else:
+        return None
+    return f"{what} (the sidebar says why). Showing {settings.source_text} instead, not your data."

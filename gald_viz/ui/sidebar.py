@@ -17,7 +17,7 @@ from gald_viz.data.images import read_image, read_label_map
 from gald_viz.data.label_encoding import decode_label_map, upload_encoding_text
 from gald_viz.data.sample import Sample
 from gald_viz.data.sources import open_source
-from gald_viz.data.spec import CityscapesSpec, DataSpec, SynthCitySpec, parse_spec
+from gald_viz.data.spec import CityscapesSpec, DataSpec, FolderSpec, SynthCitySpec
 from gald_viz.inference import resolve_device
 from gald_viz.ui import cache
 from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
@@ -100,7 +100,8 @@ def data_source_ui() -> tuple[str, DataSpec | None]:
             help="trainId or labelId PNGs, same names",
             persist_state="session",
         ).strip()
-        return kind, parse_spec(f"folders:{images},{labels}")
+        # Not parsed here: an empty field must reach _load_data, which reports it and falls back.
+        return kind, FolderSpec(images, labels)
     if kind == SOURCES[3]:
         return kind, None
     count = st.number_input(
@@ -196,10 +197,11 @@ def _uploaded_sample(image_file, label_file) -> Sample:
             read_label_map(label_file.getvalue(), name=label_file.name), label_file.name
         )
         if label.shape != image.shape[:2]:
-            raise ValueError(
+            st.error(
                 f"{label_file.name}: the label map is {label.shape[1]}×{label.shape[0]} px but the image "
-                f"{image_file.name} is {image.shape[1]}×{image.shape[0]} px"
+                f"{image_file.name} is {image.shape[1]}×{image.shape[0]} px; the image is shown unlabelled."
             )
+            label = None
     return Sample(image=image, label=label, name=image_file.name)
 
 

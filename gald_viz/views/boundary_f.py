@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -26,11 +25,10 @@ from gald_viz.metrics.conventions import (
     PAPER_IMAGE_SIZE,
     PAPER_RADII_PX,
     convention_text,
-    threshold_index,
 )
 from gald_viz.metrics.scoring import score_image
 from gald_viz.store import ResultsStore, StoreError
-from gald_viz.tables import table_v_csv, table_v_latex
+from gald_viz.tables import export_csv, export_latex
 from gald_viz.viz import table_v as tv
 from gald_viz.viz.compare import ImageScores
 from gald_viz.viz.figures import f_vs_tolerance
@@ -45,10 +43,16 @@ IGNORE_CAPTION = (
     f"Ground truth label {IGNORE_INDEX} is ignored (zeroed in both masks before boundaries are taken)."
 )
 _PAPER_PX = "/".join(str(r) for r in PAPER_RADII_PX)
+DIFFERENCE_SCALE = 10.0
+"""Percentage points at which the difference table's colours saturate."""
 DIFFERENCE_CAPTION = (
     "B − A in percentage points; thresholds matched in order "
-    f"({_PAPER_PX} px at {PAPER_IMAGE_SIZE[0]}×{PAPER_IMAGE_SIZE[1]})."
+    f"({_PAPER_PX} px at {PAPER_IMAGE_SIZE[0]}×{PAPER_IMAGE_SIZE[1]}). Colour scale: "
+    f"red −{DIFFERENCE_SCALE:g} pp · yellow 0 · green +{DIFFERENCE_SCALE:g} pp"
+    f" (beyond ±{DIFFERENCE_SCALE:g} pp, full colour)."
 )
+TOLERANCES = ("all", *PAPER_RADII_PX)
+"""The tolerance choices of the table: every threshold, or one of Table V's (3/5/9/12 px at 1024×2048)."""
 CURVE_CAPTION = (
     f"Boundary F (G-SCNN) with fixed pixel radii, mean over the {NUM_CLASSES} classes of the per-class mean"
     f" over images (absent from both = 1); GT {IGNORE_INDEX} ignored. Dotted: Table V's {_PAPER_PX} px."
@@ -119,22 +123,49 @@ class Table:
     warnings: list[str]
     live_source: str
 
-    def shown(self, classes: Sequence[str], sort_by: str, descending: bool) -> pd.DataFrame:
-        """The chosen class columns, sorted by ``sort_by`` (``"(table order)"`` keeps the order)."""
-        by = None if sort_by == "(table order)" else sort_by
-        return tv.select(self.full, classes=classes, sort_by=by, ascending=not descending)
+    def shown(self, classes: Sequence[str], sort_by: str, descending: bool, tolerance="all") -> pd.DataFrame:
+        """``mean`` and the chosen class columns at one tolerance or all, sorted without mixing tolerances.
 
-    def csv(self, shown: pd.DataFrame) -> str:
-        """CSV export of the shown table."""
-        return table_v_csv(tv.flat(shown))
+        Args:
+            classes: class columns to show.
+            sort_by: a column, or ``"(table order)"``.
+            descending: sort order.
+            tolerance: ``"all"`` or one of Table V's radii (3/5/9/12, picked by index).
+        """
+        by = None if sort_by == "(table order)" else sort_by
+        position = None if tolerance == "all" else PAPER_RADII_PX.index(int(tolerance))
+        return tv.select(self.full, classes=classes, sort_by=by, ascending=not descending, tolerance=position)
+
+    @staticmethod
+    def sort_text(sort_by: str, descending: bool, tolerance="all") -> str:
+        """What the row order means (sorting never mixes tolerances)."""
+        if sort_by == "(table order)":
+            return "Rows in table order: stored runs, live rows, published rows."
+        order = "descending" if descending else "ascending"
+        if tolerance == "all":
+            return (
+                f"Models sorted by {sort_by} at the first tolerance ({tv.tolerance_label(0)}), {order}; "
+                "each model's thresholds stay together."
+            )
+        position = PAPER_RADII_PX.index(int(tolerance))
+        return f"Rows at {tv.tolerance_label(position)} only, sorted by {sort_by}, {order}."
+
+    @staticmethod
+    def groups(shown: pd.DataFrame) -> list[tuple[str, str]]:
+        """The (source, model) blocks of a shown table, for the export row picker."""
+        return tv.row_groups(shown) if not shown.empty else []
+
+    def csv(self, shown: pd.DataFrame, groups: Sequence[tuple[str, str]]) -> str:
+        """CSV export of the chosen blocks' shown rows: source, model and tolerance columns."""
+        return export_csv(tv.export_frame(shown, groups))
 
     def delta(self, a: tuple[str, str], b: tuple[str, str], columns: Sequence[str]) -> pd.DataFrame:
         """B − A in percentage points for the shown columns (thresholds matched in order)."""
         return tv.difference(self.full, a, b)[list(columns)]
 
-    def latex(self, shown: pd.DataFrame) -> str:
-        """LaTeX export of the shown table, its conventions as the caption."""
-        return table_v_latex(tv.flat(shown), caption="Boundary F-score (%). " + " ".join(self.conventions))
+    def latex(self, shown: pd.DataFrame, groups: Sequence[tuple[str, str]]) -> str:
+        """LaTeX export of the chosen blocks' shown rows, one table per tolerance, conventions in captions."""
+        return export_latex(tv.export_frame(shown, groups), caption=" ".join(self.conventions))
 
 
 def table_height(n_rows: int) -> int:
@@ -206,63 +237,6 @@ def difference(t: Table) -> Difference | None:
     live = [g for g in groups if g[0] == t.live_source]
     a, b = (live[0], live[1]) if len(live) == 2 else (groups[0], groups[1])
     return Difference(groups, groups.index(a), groups.index(b))
-
-
-@dataclass
-class PerImage:
-    """One run's images, worst first, each with a link to the Compare page.
-
-    Attributes:
-        frame: ``image``, ``height``, ``width``, ``miou``, ``F@<th>`` columns and ``open`` (a URL).
-        columns: the columns to show, in order.
-        f_columns: the ``F@<th>`` columns.
-        pair: the Compare page's models, ``{"ga": ..., "gald": ...}``.
-        threshold_px: the tolerance the links carry.
-        caption: what the rows mean.
-        warning: why the rows could not be read (then ``frame`` is empty).
-    """
-
-    frame: pd.DataFrame
-    columns: list[str] = field(default_factory=list)
-    f_columns: list[str] = field(default_factory=list)
-    pair: dict[str, str] = field(default_factory=dict)
-    threshold_px: int = PAPER_RADII_PX[0]
-    caption: str = ""
-    warning: str | None = None
-
-    def open_view(self, image: str) -> dict[str, object]:
-        """The view the "Open on Compare" button selects."""
-        return {"image": image, **self.pair, "threshold": self.threshold_px}
-
-
-def per_image(store: ResultsStore, run_id: str, px: int, ga_name: str, gald_name: str) -> PerImage:
-    """The per-image table of a run, sorted by boundary F at the tolerance picked as Table V's ``px``.
-
-    The tolerance is chosen by its index among the run's thresholds, so runs at any image size sort by
-    their own radius of that threshold.
-    """
-    try:
-        info = store.run(run_id)
-        t = threshold_index(px)
-        t = t if t < len(info["thresholds"]) else 0
-        column = f"F@{info['thresholds'][t]:g}"
-        frame = run_tables.per_image(store, run_id, sort_by=column)
-    except StoreError as err:
-        return PerImage(pd.DataFrame(), warning=f"{err}. Per-image rows are not available.")
-    if frame.empty:
-        return PerImage(frame)
-    is_gald = info["ld_kind"] != "none"
-    model = info["model_name"]
-    pair = {"ga": ga_name, "gald": model} if is_gald else {"ga": model, "gald": gald_name}
-    frame["open"] = ["compare?" + urlencode({"image": n, **pair, "threshold": px}) for n in frame["image"]]
-    f_columns = [c for c in frame if c.startswith("F@")]
-    caption = (
-        f"Sorted by boundary F at {info['radii_px'][t]} px ({column[2:]} of the diagonal), worst first; per"
-        " image, IoU and F are averaged over the classes present in GT or prediction. Links open the image"
-        f" on the Compare page with {pair['ga']} (GA) and {pair['gald']} (GALD) in a new tab."
-    )
-    columns = ["image", "height", "width", "miou", *f_columns, "open"]
-    return PerImage(frame, columns, f_columns, pair, px, caption)
 
 
 @dataclass
@@ -341,3 +315,23 @@ def evaluate(
         ids.append(run_job(model, data_spec, limit=limit, device=device, db=db, progress=report))
     progress(1.0, "done")
     return ids
+
+
+def job_done(stored: StoredRuns, models: Sequence[str], run_ids: Sequence[str]) -> str:
+    """The confirmation after "Run evaluation": each run with its images done, from the store itself."""
+    runs = stored.runs.set_index("run_id") if not stored.runs.empty else pd.DataFrame()
+    parts = []
+    for model, run_id in zip(models, run_ids, strict=True):
+        if run_id in runs.index:
+            r = runs.loc[run_id]
+            parts.append(f"{model}: run {run_id[:8]}, {r['n_done']}/{r['n_planned']} images, {r['status']}")
+        else:
+            parts.append(f"{model}: run {run_id[:8]} (not in the store: reload the page)")
+    return "Evaluation finished. " + "; ".join(parts) + ". Both runs are selected above."
+
+
+def tolerance_text(tolerance) -> str:
+    """How the tolerance picker shows a choice."""
+    if tolerance == "all":
+        return "all thresholds"
+    return tv.tolerance_label(PAPER_RADII_PX.index(int(tolerance)))

@@ -13,10 +13,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from gald_viz.analysis import Analysis
-from gald_viz.data.labels import colorize
+from gald_viz.data.labels import IGNORE_INDEX, colorize
 from gald_viz.data.sample import Sample
 from gald_viz.metrics import reduce
-from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index, threshold_label
+from gald_viz.pairing import PairReport
 from gald_viz.views.parts import Export, display_hw
 from gald_viz.viz import paper_figures as pf
 from gald_viz.viz.compare import ErrorViews, ImageScores, convention, per_class_table, scores_table
@@ -40,6 +41,7 @@ class CompareInputs:
         ga, gald: the models' analyses of the image.
         errors: error maps at :func:`display_hw` (None without GT).
         scores: (GA, GALD) scores on the image (None without GT).
+        pair: what differs between the two models (None: not checked).
     """
 
     sample: Sample
@@ -52,6 +54,7 @@ class CompareInputs:
     gald: Analysis
     errors: ErrorViews | None = None
     scores: tuple[ImageScores, ImageScores] | None = None
+    pair: PairReport | None = None
 
 
 @dataclass
@@ -77,9 +80,10 @@ class ScoresPart:
 
         The tolerance is picked by its index: on an image that is not 1024×2048 the radius differs.
         """
-        radii = next(iter(self.scores.values())).radii
+        first = next(iter(self.scores.values()))
         t_index = threshold_index(px)
-        return f"Per class at {radii[t_index]} px", per_class_table(self.scores, t_index)
+        label = threshold_label(first.thresholds[t_index], first.radii[t_index])
+        return f"Per class at {label}", per_class_table(self.scores, t_index)
 
 
 @dataclass
@@ -93,11 +97,21 @@ class StagesPart:
 
 
 @dataclass
+class PairPart:
+    """What differs between the two models: a one-line summary, warnings, and the aspect table."""
+
+    summary: str
+    warnings: tuple[str, ...]
+    table: pd.DataFrame
+
+
+@dataclass
 class CompareView:
     """Everything the Compare page shows, top to bottom."""
 
     title: str
     caption: str
+    pair: PairPart | None
     panels: go.Figure
     export: Export
     no_gt: str | None
@@ -126,9 +140,10 @@ def compare_view(inp: CompareInputs) -> CompareView:
         height = round(PANEL_WIDTH * dh / dw * rows_scale)
         return synced_panels(panels, native_size=(h, w), hover_labels=hover, ncols=ncols, panel_height=height)
 
+    # The exports colour label maps with the palette (ignore black); the page blends them on the image.
     caption = (
         f"{inp.source_text}, image {sample.name} ({w}×{h} px). GA: {inp.ga_name}; GALD: {inp.gald_name}. "
-        "Cityscapes palette; GT label 255 (ignore) drawn as the bare image."
+        f"Cityscapes palette; GT label {IGNORE_INDEX} (ignore) drawn black."
     )
     panels = [ImagePanel("image", small)]
     hover = {"GA": ga_an.pred, "GALD": gald_an.pred}
@@ -203,7 +218,8 @@ def compare_view(inp: CompareInputs) -> CompareView:
     )
     return CompareView(
         title="Compare GA and GALD",
-        caption=f"{header} · zoom or pan any panel: all follow",
+        caption=f"{header} · zoom or pan any panel: all follow · GT {IGNORE_INDEX} (ignore): the bare image",
+        pair=None if inp.pair is None else PairPart(inp.pair.summary, inp.pair.warnings, inp.pair.table()),
         panels=grid(panels, hover, 2, 2),
         export=Export(
             "panels", "Export the side-by-side figure", side_by_side_figure, f"compare_{sample.name}"

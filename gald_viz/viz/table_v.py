@@ -9,16 +9,19 @@ side, each labelled with where it comes from.
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from gald_viz.data.labels import CLASS_NAMES
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, PAPER_IMAGE_SIZE, PAPER_RADII_PX
 from gald_viz.metrics.reduce import TableV
 from gald_viz.published import table_v as published_table_v
-from gald_viz.tables import table_v_frame
+from gald_viz.tables import EXPORT_INDEX, table_v_frame
 
 PUBLISHED = "published: GALD paper, Cityscapes val, ResNet-101"
 INDEX = ("source", "model", "threshold")
-COLUMNS = [*CLASS_NAMES, "mean"]
+COLUMNS = ["mean", *CLASS_NAMES]
+"""The class mean first (always in view), then the classes in Table V's order."""
 
 
 def published_rows() -> pd.DataFrame:
@@ -69,19 +72,74 @@ def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames)
 
 
+def tolerance_label(position: int) -> str:
+    """Table V's tolerance at a position in a block (thresholds are matched in order, as in the paper).
+
+    >>> tolerance_label(0)
+    '0.00088 diag (3 px at 1024×2048)'
+    """
+    if position >= len(DEFAULT_THRESHOLDS):
+        return f"threshold {position + 1}"
+    h, w = PAPER_IMAGE_SIZE
+    return f"{DEFAULT_THRESHOLDS[position]:g} diag ({PAPER_RADII_PX[position]} px at {h}×{w})"
+
+
+def tolerance_positions(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's position among its block's thresholds (0 = Table V's first tolerance)."""
+    if frame.empty:
+        return np.zeros(0, dtype=int)
+    return frame.groupby(level=["source", "model"], sort=False).cumcount().to_numpy()
+
+
 def select(
-    frame: pd.DataFrame, *, classes: Sequence[str], sort_by: str | None, ascending: bool
+    frame: pd.DataFrame,
+    *,
+    classes: Sequence[str],
+    sort_by: str | None,
+    ascending: bool,
+    tolerance: int | None = None,
 ) -> pd.DataFrame:
-    """Keep the chosen class columns (mean always last) and sort rows by a column, or keep the order.
+    """Keep ``mean`` and the chosen class columns; keep one tolerance or all; sort within one tolerance.
+
+    With ``tolerance`` (a position, 0 = 3 px at 1024×2048) only those rows are kept and sorted by
+    ``sort_by``. Without it every row is kept and the blocks (source, model) are ordered by their
+    ``sort_by`` value at the first tolerance, each block's rows staying together, so tolerances never mix.
 
     >>> f = published_rows()
     >>> list(select(f, classes=["road"], sort_by="mean", ascending=False).columns)
-    ['road', 'mean']
+    ['mean', 'road']
+    >>> select(f, classes=[], sort_by="mean", ascending=False, tolerance=0).index[0][1]
+    'GALD (LDv2)'
     """
-    cols = [c for c in CLASS_NAMES if c in classes] + ["mean"]
-    out = frame[cols]
-    if sort_by:
-        out = out.sort_values(sort_by, ascending=ascending, kind="stable", na_position="last")
+    cols = ["mean", *(c for c in CLASS_NAMES if c in classes)]
+    out = frame[cols].assign(_position=tolerance_positions(frame))
+    if tolerance is not None:
+        out = out[out["_position"] == tolerance]
+        if sort_by:
+            out = out.sort_values(sort_by, ascending=ascending, kind="stable", na_position="last")
+    elif sort_by and not out.empty:
+        first = out[out["_position"] == 0][sort_by].droplevel("threshold")
+        order = first.sort_values(ascending=ascending, kind="stable", na_position="last").index
+        out = pd.concat([out.xs(g, level=("source", "model"), drop_level=False) for g in order])
+    positions = out.pop("_position").to_numpy()
+    out.attrs = {"positions": tuple(int(p) for p in positions)}
+    return out
+
+
+def export_frame(shown: pd.DataFrame, groups: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """The rows of the chosen (source, model) blocks, labelled for export with Table V's tolerance.
+
+    Rows keep the shown order and columns; the index becomes ``source, model, tolerance, threshold``
+    (:data:`gald_viz.tables.EXPORT_INDEX`). ``shown`` comes from :func:`select`, which records each
+    row's tolerance position in ``attrs["positions"]``.
+    """
+    positions = np.asarray(shown.attrs["positions"])
+    keep = np.array([key[:2] in set(groups) for key in shown.index], dtype=bool)
+    out = shown[keep].copy()
+    labels = [tolerance_label(p) for p in positions[keep]]
+    out.index = pd.MultiIndex.from_tuples(
+        [(s, m, t, th) for (s, m, th), t in zip(out.index, labels, strict=True)], names=list(EXPORT_INDEX)
+    )
     return out
 
 
