@@ -51,6 +51,8 @@ view = local_view(
 
 for line in view.missing:
     st.info(line)
+for line in compute.pair_report(settings).warnings:
+    st.warning(line)
 
 click_col, info_col = st.columns([5, 3])
 with click_col:

@@ -9,7 +9,7 @@ import numpy as np
 
 from gald_viz.analysis import Analysis
 from gald_viz.mechanisms.reach import Reach
-from gald_viz.pairing import describe_pair
+from gald_viz.pairing import PairReport, describe_pair
 from gald_viz.ui import cache
 from gald_viz.ui.sidebar import Settings
 from gald_viz.views import compare
@@ -118,3 +118,8 @@ def reach_view(settings: Settings, xy: tuple[int, int]) -> ReachPart:
         settings.sample.image.shape[:2],
         {role: a.input_size for role, a in analyses.items()},
     )
+
+
+def pair_report(settings: Settings) -> PairReport:
+    """What differs between the sidebar's GA and GALD models (shown on Compare and the inspector)."""
+    return describe_pair(settings.ga.model, settings.gald.model)
