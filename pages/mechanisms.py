@@ -14,10 +14,10 @@ from gald_viz.views import mechanisms as view
 from gald_viz.views.boundary_f import stored_runs
 from gald_viz.viz.mechanism_figures import NOT_ESTABLISHED
 
+# Session keys (not widgets): the page a ranked image's button opens (set by its callback, followed on
+# the next run), and the clicked band or class (a gald_viz.views.mechanisms.Selection) of any figure.
 GO = "mech.go"
-"""The page a ranked image's button opens (set by its callback, followed on the next run)."""
 SELECTED = "mech.selected"
-"""The clicked band or class (a :class:`gald_viz.views.mechanisms.Selection`), shared by every figure."""
 TARGETS = {"Compare": "pages/ga_vs_gald.py", "Inspector": "pages/local_distribution.py"}
 PLOTLY_CONFIG = {"displaylogo": False}
 
