@@ -18,6 +18,7 @@ from gald_viz.viz.mechanism_figures import NOT_ESTABLISHED
 # the next run), and the clicked band or class (a gald_viz.views.mechanisms.Selection) of any figure.
 GO = "mech.go"
 SELECTED = "mech.selected"
+SELECTED_FROM = "mech.selected_from"
 TARGETS = {"Compare": "pages/ga_vs_gald.py", "Inspector": "pages/local_distribution.py"}
 PLOTLY_CONFIG = {"displaylogo": False}
 
@@ -29,6 +30,7 @@ settings = page_setup("mechanisms")
 def _select(key: str, kind: str, labels: list[str]) -> None:
     points = st.session_state[key]["selection"]["points"]
     st.session_state[SELECTED] = view.selection_from_points(points, kind, labels)
+    st.session_state[SELECTED_FROM] = key
 
 
 def _open(target: str, **chosen) -> None:
@@ -37,10 +39,14 @@ def _open(target: str, **chosen) -> None:
     st.session_state[GO] = target
 
 
+def _pp(frame):
+    return frame.style.format("{:+.2f}", subset=view.PP_COLUMNS, na_rep="—")
+
+
 def _show(v: view.MechanismsView) -> None:
     st.caption(v.provenance)
     st.subheader("GALD minus GA, with 95% intervals")
-    st.dataframe(v.differences, hide_index=True, width="stretch", key="mech.differences")
+    st.dataframe(_pp(v.differences), hide_index=True, width="stretch", key="mech.differences")
     st.caption(f"Percentage points; '{NOT_ESTABLISHED}': the interval contains 0.")
     for s in v.sections:
         st.subheader(s.title)
@@ -52,11 +58,13 @@ def _show(v: view.MechanismsView) -> None:
         on_select = partial(_select, key, s.kind, labels)
         st.plotly_chart(s.figure, key=key, on_select=on_select, selection_mode="points", config=PLOTLY_CONFIG)
         export_ui("mech", s.export)
+        if st.session_state.get(SELECTED_FROM) == key:
+            _ranked(v)  # under the figure that was clicked
     st.subheader("Knock-outs (knocked-out minus intact)")
     if v.knockouts is None:
         st.info(v.knockouts_absent)
     else:
-        st.dataframe(v.knockouts, hide_index=True, width="stretch", key="mech.knockouts")
+        st.dataframe(_pp(v.knockouts), hide_index=True, width="stretch", key="mech.knockouts")
         st.caption(f"Percentage points; '{NOT_ESTABLISHED}': the interval contains 0.")
 
 
@@ -108,4 +116,5 @@ if choices.ga:
 if inputs is not None:
     mech = view.mechanisms_view(inputs, threshold=threshold_index(threshold_ui("mech")))
     _show(mech)
-    _ranked(mech)
+    if st.session_state.get(SELECTED_FROM) not in {f"mech.fig.{s.id}" for s in mech.sections if s.figure}:
+        _ranked(mech)

@@ -225,8 +225,8 @@ def test_band_curves_plot_the_report_values_with_interval_shading():
         line(section(view, "ldv1_band").figure, "GALD synthcity/aspp_ldv2"), [0.31, 0.42, 0.55]
     )
     four = section(view, "fourway").figure
-    np.testing.assert_allclose(line(four, "breaks"), [0.03, 0.01, 0.005])
-    assert "pixels in band: 4,000" in next(t for t in four.data if t.name == "fixes").text[2]
+    np.testing.assert_allclose(line(four, "GALD breaks"), [0.03, 0.01, 0.005])
+    assert "pixels in band: 4,000" in next(t for t in four.data if t.name == "GALD fixes").text[2]
 
 
 def test_class_bars_and_boundary_iou_beside_boundary_f():
@@ -240,8 +240,10 @@ def test_class_bars_and_boundary_iou_beside_boundary_f():
     bars = {(t.name, t.xaxis): np.asarray(t.y, float) for t in fig.data}
     np.testing.assert_allclose(bars[("GA synthcity/aspp", "x")], [0.6, 0.3, np.nan])
     np.testing.assert_allclose(bars[("GALD synthcity/aspp_ldv2", "x2")], [0.7, 0.5, 0.5])
-    titles = [a.text for a in fig.layout.annotations]
+    titles = [a.text for a in fig.layout.annotations if a.text != "no data"]
     assert titles == ["Boundary IoU (ratio 0.02)", "boundary F at 5 px (0.001875 diag)"]
+    # car has no Boundary IoU for either model: said on the plot, not left as a silent gap.
+    assert [(a.x, a.xref) for a in fig.layout.annotations if a.text == "no data"] == [("car", "x")]
     assert "GA 45.0%, GALD 48.5%" in section(view, "boundary").caption
     ldv2 = section(view, "ldv2_class").figure
     np.testing.assert_allclose(
@@ -251,7 +253,7 @@ def test_class_bars_and_boundary_iou_beside_boundary_f():
     np.testing.assert_allclose(np.asarray(mask.data[0].y, float), [0.5, np.nan, 0.25])
     # No boundary F tables: Boundary IoU alone.
     alone = section(mv.mechanisms_view(make_inputs()), "boundary").figure
-    assert [a.text for a in alone.layout.annotations] == ["Boundary IoU (ratio 0.02)"]
+    assert [a.text for a in alone.layout.annotations] == ["Boundary IoU (ratio 0.02)", "no data"]
 
 
 def test_provenance_names_checkpoints_data_images_and_bootstrap():
@@ -265,7 +267,7 @@ def test_provenance_names_checkpoints_data_images_and_bootstrap():
         assert part in p, part
     for s in view.sections:
         if s.export is not None:
-            assert p in s.export.caption and s.export.file_stem == f"mechanisms_{s.id}"
+            assert s.export.caption == s.caption and s.export.file_stem == f"mechanisms_{s.id}"
 
 
 def test_exports_are_png_and_pdf_with_the_provenance():

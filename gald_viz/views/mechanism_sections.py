@@ -16,6 +16,10 @@ from gald_viz.mechanisms.bands import band_labels
 from gald_viz.views.parts import Export
 from gald_viz.viz import mechanism_figures as mf
 from gald_viz.viz.mechanism_figures import BarPanel, Series, interval, series
+from gald_viz.viz.overlays import FOURWAY_COLORS
+
+FIXES, BREAKS = ("#{:02x}{:02x}{:02x}".format(*FOURWAY_COLORS[k]) for k in ("GALD fixes", "GALD breaks"))
+"""The Compare page's four-way colours."""
 
 
 def model_name(entry, role: str) -> tuple[str, str]:
@@ -48,10 +52,9 @@ class Section:
     export: Export | None = None
 
 
-def _export(sid: str, title: str, caption: str, build: Callable[[str], object]) -> Export:
-    """The figure's PNG/PDF export; its caption (shown on the page and in the file) has the provenance."""
-    text = f"{title}. {caption}"
-    return Export(sid, text, lambda: build(text), f"mechanisms_{sid}")
+def _export(sid: str, title: str, caption: str, prov: str, build: Callable[[str], object]) -> Export:
+    """The figure's PNG/PDF export: the page shows ``caption``; the file's caption adds the provenance."""
+    return Export(sid, caption, lambda: build(f"{title}. {caption} {prov}"), f"mechanisms_{sid}")
 
 
 def _no_data(series: Sequence[Series]) -> str:
@@ -84,7 +87,7 @@ def _band_section(
     tick = ".0%" if percent else ".2f"
     fig = mf.band_figure(bands, lines, ylabel=ylabel, tickformat=tick)
     build = lambda text: mf.paper_band_curves(bands, lines, ylabel=ylabel, caption=text, percent=percent)  # noqa: E731
-    return Section(sid, title, "band", fig, None, caption, _export(sid, title, f"{caption} {prov}", build))
+    return Section(sid, title, "band", fig, None, caption, _export(sid, title, caption, prov, build))
 
 
 def _class_section(
@@ -109,7 +112,7 @@ def _class_section(
     caption += _no_data([s for p in made for s in p.series])
     build = lambda text: mf.paper_class_bars(panels, caption=text)  # noqa: E731
     fig = mf.class_figure(panels)
-    return Section(sid, title, "class", fig, None, caption, _export(sid, title, f"{caption} {prov}", build))
+    return Section(sid, title, "class", fig, None, caption, _export(sid, title, caption, prov, build))
 
 
 CELLS = (
@@ -152,8 +155,22 @@ def band_sections(report: Mapping, prov: str) -> list[Section]:
             "Fixes: GA wrong, GALD right; breaks: GA right, GALD wrong; as shares of the band's pixels.",
             bands,
             lambda: [
-                series("fixes", four.get("fixes_by_band"), n, "fourway.fixes_by_band", hover=hover),
-                series("breaks", four.get("breaks_by_band"), n, "fourway.breaks_by_band", hover=hover),
+                series(
+                    "GALD fixes",
+                    four.get("fixes_by_band"),
+                    n,
+                    "fourway.fixes_by_band",
+                    hover=hover,
+                    colour=FIXES,
+                ),
+                series(
+                    "GALD breaks",
+                    four.get("breaks_by_band"),
+                    n,
+                    "fourway.breaks_by_band",
+                    hover=hover,
+                    colour=BREAKS,
+                ),
             ],
             ylabel="share of the band's pixels",
             prov=prov,
@@ -227,6 +244,8 @@ def class_sections(
     no_ldv1 = None if ldv1 else f"No LDv1 statistics: the GALD model {gald} has no LDv1 mask M."
     no_ldv2 = None if ldv2 else f"No LDv2 statistics: the GALD model {gald} has no LDv2 affinities."
 
+    with_f = bool(boundary_f) and 0 <= threshold < len(thresholds)
+
     def boundary() -> list[BarPanel]:
         ratio = biou.get("ratio")
         iou = [
@@ -236,7 +255,7 @@ def class_sections(
             for role, name in (("ga", ga), ("gald", gald))
         ]
         panels = [BarPanel(f"Boundary IoU (ratio {ratio})", classes, iou, "Boundary IoU")]
-        if boundary_f and 0 <= threshold < len(thresholds):
+        if with_f:
             f = [
                 Series(f"{role.upper()} {name}", np.asarray(boundary_f[role][threshold], np.float64))
                 for role, name in (("ga", ga), ("gald", gald))
@@ -295,7 +314,8 @@ def class_sections(
             "Boundary IoU (Cheng et al., CVPR 2021): boundary region = mask minus its erosion, d = max(1, "
             "round(ratio · diagonal)); intersections and unions summed over images; GT 255 ignored. Mean: "
             + ", ".join(means)
-            + ". Boundary F (G-SCNN): the run's per-class mean over its images.",
+            + "."
+            + (" Boundary F (G-SCNN): each run's per-class mean over its images." if with_f else ""),
             boundary,
             prov=prov,
         ),

@@ -44,6 +44,8 @@ NO_DB = (
     "{db}: no results database yet. Store a GA and a GALD run with `python -m gald_viz.evaluate mechanisms "
     "--ga MODEL --gald MODEL --data SPEC --limit N --db {db} --json OUT`."
 )
+PP_COLUMNS = ["estimate (pp)", "95% low (pp)", "95% high (pp)"]
+"""The numeric columns of the difference and knock-out tables."""
 RANK_LIMIT = 10
 """Images listed per selection."""
 

@@ -40,6 +40,7 @@ class Series:
         low, high: the 95% interval ends (None: the report gives no interval).
         dashed: draw as a dashed reference line (e.g. a uniform kernel's baseline).
         hover: one extra hover line per point (e.g. the pixel count), or None.
+        colour: ``#rrggbb`` (default: :data:`PALETTE` by position).
     """
 
     name: str
@@ -48,6 +49,11 @@ class Series:
     high: np.ndarray | None = None
     dashed: bool = False
     hover: Sequence[str] | None = None
+    colour: str | None = None
+
+    def colour_at(self, k: int) -> str:
+        """The series' colour when it is the ``k``-th of its figure."""
+        return self.colour or PALETTE[k % len(PALETTE)]
 
     @property
     def has_data(self) -> bool:
@@ -103,7 +109,7 @@ def band_figure(
     for k, s in enumerate(series):
         if not s.has_data:
             continue
-        colour = PALETTE[k % len(PALETTE)]
+        colour = s.colour_at(k)
         if s.has_interval:
             fig.add_trace(
                 go.Scatter(x=x, y=s.low, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False)
@@ -137,10 +143,9 @@ def band_figure(
         xaxis_title="distance to the GT boundary",
         yaxis_title=ylabel,
         yaxis_tickformat=tickformat,
-        yaxis_rangemode="tozero",
         height=340,
         margin={"l": 10, "r": 10, "t": 20, "b": 10},
-        legend={"orientation": "h", "y": -0.3},
+        legend={"orientation": "h", "y": -0.3, "traceorder": "normal"},
         clickmode="event+select",
         hovermode="closest",
     )
@@ -166,7 +171,7 @@ def class_figure(panels: Sequence[BarPanel], *, tickformat: str = ".0%") -> go.F
                     x=list(p.labels),
                     y=s.values,
                     name=s.name,
-                    marker_color=PALETTE[k % len(PALETTE)],
+                    marker_color=s.colour_at(k),
                     marker_pattern_shape="/" if s.dashed else "",
                     error_y=error,
                     customdata=[[i] for i in range(len(p.labels))],
@@ -181,6 +186,12 @@ def class_figure(panels: Sequence[BarPanel], *, tickformat: str = ".0%") -> go.F
             )
             in_legend.add(s.name)
         fig.update_yaxes(title_text=p.ylabel, tickformat=tickformat, rangemode="tozero", row=1, col=col)
+        for i, label in enumerate(p.labels):
+            if not any(np.isfinite(s.values[i]) for s in p.series):
+                axis = "" if col == 1 else str(col)
+                fig.add_annotation(
+                    x=label, y=0, xref=f"x{axis}", yref=f"y{axis}", text="no data", showarrow=False, yshift=10
+                )
     fig.update_xaxes(tickangle=-45)
     fig.update_layout(
         barmode="group",
@@ -203,7 +214,7 @@ def paper_band_curves(
     for k, s in enumerate(series):
         if not s.has_data:
             continue
-        colour = PALETTE[k % len(PALETTE)]
+        colour = s.colour_at(k)
         ls = "--" if s.dashed else "-"
         ax.plot(x, s.values * scale, marker="o", ms=3, ls=ls, color=colour, label=s.name)
         if s.has_interval:
@@ -211,7 +222,6 @@ def paper_band_curves(
     ax.set_xticks(x, list(bands), fontsize=7)
     ax.set_xlabel("distance to the GT boundary", fontsize=8)
     ax.set_ylabel(ylabel + (" (%)" if percent else ""), fontsize=8)
-    ax.set_ylim(bottom=0)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6)
@@ -228,7 +238,7 @@ def paper_class_bars(panels: Sequence[BarPanel], *, caption: str, percent: bool 
         x = np.arange(len(p.labels))
         width = 0.8 / max(1, len(shown))
         for k, s in enumerate(shown):
-            colour = PALETTE[[q.name for q in p.series].index(s.name) % len(PALETTE)]
+            colour = s.colour_at([q.name for q in p.series].index(s.name))
             error = None
             if s.has_interval:
                 error = np.abs(np.stack([s.values - s.low, s.high - s.values]) * scale)
