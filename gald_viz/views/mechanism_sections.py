@@ -136,6 +136,13 @@ def band_sections(report: Mapping, prov: str) -> list[Section]:
     no_ldv1 = None if ldv1 else f"No LDv1 statistics: the GALD model {gald} has no LDv1 mask M."
     no_ldv2 = None if ldv2 else f"No LDv2 statistics: the GALD model {gald} has no LDv2 affinities."
     hover = _pixels_hover(four.get("pixels_by_band"), n)
+
+    def gald_curve(sid: str, title: str, caption: str, source: tuple, **style) -> Section:
+        """One curve of the GALD model from ``part[key]``, or the sentence ``absent``."""
+        part, key, absent = source
+        make = lambda: [series(f"GALD {gald}", part.get(key), n, key)]  # noqa: E731
+        return _band_section(sid, title, caption, bands, make, absent=absent, prov=prov, **style)
+
     return [
         _band_section(
             "accuracy",
@@ -175,15 +182,12 @@ def band_sections(report: Mapping, prov: str) -> list[Section]:
             ylabel="share of the band's pixels",
             prov=prov,
         ),
-        _band_section(
+        gald_curve(
             "ldv1_band",
             "LDv1 mask by distance band (Fig. 7)",
             f"Mean of the channel mean of M (GALD Eq. 1). {CELLS} Fig. 7 shows M lower at boundaries.",
-            bands,
-            lambda: [series(f"GALD {gald}", ldv1.get("mask_mean_by_band"), n, "ldv1.mask_mean_by_band")],
+            (ldv1, "mask_mean_by_band", no_ldv1),
             ylabel="LDv1 mask M",
-            absent=no_ldv1,
-            prov=prov,
         ),
         _band_section(
             "ldv2_share_band",
@@ -206,26 +210,20 @@ def band_sections(report: Mapping, prov: str) -> list[Section]:
             absent=no_ldv2,
             prov=prov,
         ),
-        _band_section(
+        gald_curve(
             "ldv2_entropy_band",
             "LDv2 entropy by distance band",
             f"Entropy of the k² weights divided by log k² (1 = uniform, 0 = one neighbour). {CELLS}",
-            bands,
-            lambda: [series(f"GALD {gald}", ldv2.get("entropy_by_band"), n, "ldv2.entropy_by_band")],
+            (ldv2, "entropy_by_band", no_ldv2),
             ylabel="entropy / log k²",
-            absent=no_ldv2,
-            prov=prov,
             percent=False,
         ),
-        _band_section(
+        gald_curve(
             "ldv2_centre_band",
             "LDv2 centre weight by distance band",
             f"Weight on the centre position of the k×k window (a uniform kernel gives 1/k²). {CELLS}",
-            bands,
-            lambda: [series(f"GALD {gald}", ldv2.get("centre_weight_by_band"), n, "ldv2 centre weight")],
+            (ldv2, "centre_weight_by_band", no_ldv2),
             ylabel="centre weight",
-            absent=no_ldv2,
-            prov=prov,
         ),
     ]
 

@@ -252,6 +252,9 @@ def paper_class_bars(panels: Sequence[BarPanel], *, caption: str, percent: bool 
                 label=s.name,
                 error_kw={"lw": 0.6, "capsize": 1.5},
             )
+        for i in x:
+            if not any(np.isfinite(s.values[i]) for s in p.series):
+                ax.text(i, 0, "no data", rotation=90, ha="center", va="bottom", fontsize=5, color="0.4")
         ax.set_xticks(x, list(p.labels), rotation=60, ha="right", fontsize=6)
         ax.set_ylabel(p.ylabel + (" (%)" if percent else ""), fontsize=8)
         ax.set_title(p.title, fontsize=8)
