@@ -128,3 +128,40 @@ def test_missing_parts_show_sentences_under_the_page(pair_db, monkeypatch):
     assert sum(t.startswith("No LDv1 statistics") for t in info) == 2
     assert any(t.startswith("No knock-outs in this report") for t in info)
     assert len(at.get("plotly_chart")) == 7
+
+
+def test_compute_glue_reads_the_pair_from_the_store(pair_db, monkeypatch):
+    """mechanism_report_for hands the report module the real store and pair, and adds what the view needs."""
+    import sys
+    import types
+
+    from gald_viz.metrics import runs as run_tables
+
+    calls = []
+    fake = types.ModuleType("gald_viz.mechanisms.report")
+    fake.mechanism_report = lambda store, ga, gald, **k: (
+        calls.append(("report", ga, gald, k)) or make_report()
+    )
+    fake.ranked_images = lambda store, ga, gald, **k: calls.append(("rank", ga, gald, k)) or [("x", 0.1)]
+    monkeypatch.setitem(sys.modules, "gald_viz.mechanisms.report", fake)
+    store = ResultsStore(pair_db, read_only=True)
+    runs = store.runs().set_index("run_id")
+    ga_run = runs.index[runs["ld_kind"] == "none"][0]
+    gald_run = runs.index[runs["ld_kind"] == "ldv2"][0]
+    inputs = compute.mechanism_report_for(str(pair_db), store, ga_run, gald_run, bootstrap=300, seed=5)
+    assert calls[0] == ("report", ga_run, gald_run, {"bootstrap": 300, "seed": 5})
+    assert inputs.report == make_report() and (inputs.bootstrap, inputs.seed) == (300, 5)
+    assert inputs.images == ["synthcity_000000_000000"]
+    info = store.run(gald_run)
+    # At 64×128 (diagonal 143 px) every Table V fraction rounds up to a 1 px radius.
+    fractions = ["0.00088", "0.001875", "0.00375", "0.005"]
+    assert inputs.thresholds == [f"1 px ({f} diag)" for f in fractions]
+    for role, run in (("ga", ga_run), ("gald", gald_run)):
+        table = run_tables.table_v(store, run)
+        want = table.loc[table["metric"] == "boundary_f", ["road", "sidewalk", "car"]].to_numpy()
+        assert inputs.boundary_f[role].shape == (len(info["thresholds"]), 3)
+        assert (inputs.boundary_f[role] == want).all()
+    assert inputs.models == {"ga": "synthcity/aspp", "gald": "synthcity/aspp_ldv2"}
+    assert list(inputs.rank(1, None)) == [("x", 0.1)]
+    assert calls[-1] == ("rank", ga_run, gald_run, {"band": 1, "class_id": None})
+    store.close()
