@@ -94,7 +94,7 @@ def test_home_view_describes_data_device_and_pages(scene):
     assert view.data.startswith("**Data:** `synthcity:val` — 20 image(s)")
     assert "`street`, 320×160 px, with ground truth" in view.data
     assert view.device.startswith("**Device:** CPU")
-    assert [p.id for p in view.guide] == ["compare", "local", "boundary"]
+    assert [p.id for p in view.guide] == ["compare", "local", "boundary", "mechanisms"]
     unlabelled = home_view("x", 1, Sample(sample.image, None, "u"), "cpu", table)
     assert "**no ground truth** (metrics hidden)" in unlabelled.data
 

@@ -6,13 +6,16 @@ checkpoint keys, the settings that change it).
 """
 
 import numpy as np
+import streamlit as st
 
 from gald_viz.analysis import Analysis
 from gald_viz.mechanisms.reach import Reach
+from gald_viz.metrics import runs as run_tables
+from gald_viz.metrics.conventions import threshold_label
 from gald_viz.pairing import PairReport, describe_pair
 from gald_viz.ui import cache
 from gald_viz.ui.sidebar import Settings
-from gald_viz.views import compare
+from gald_viz.views import compare, mechanisms
 from gald_viz.views.inspector import Choices
 from gald_viz.views.inspector_probes import KnockoutPart, ReachPart, knockout_part, reach_part
 from gald_viz.views.parts import display_hw
@@ -123,3 +126,52 @@ def reach_view(settings: Settings, xy: tuple[int, int]) -> ReachPart:
 def pair_report(settings: Settings) -> PairReport:
     """What differs between the sidebar's GA and GALD models (shown on Compare and the inspector)."""
     return describe_pair(settings.ga.model, settings.gald.model)
+
+
+MECHANISMS_UNAVAILABLE = (
+    "Mechanism statistics are not available in this build (no gald_viz.mechanisms.report)."
+)
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing mechanism statistics and bootstrap intervals…")
+def _mechanism_report(
+    db_path: str, ga_run: str, gald_run: str, bootstrap: int, seed: int, stamp: tuple, _store
+) -> dict:
+    """The report of a run pair, once per database, pair, bootstrap setting and images stored (``stamp``)."""
+    from gald_viz.mechanisms.report import mechanism_report
+
+    return mechanism_report(_store, ga_run, gald_run, bootstrap=bootstrap, seed=seed)
+
+
+def mechanism_report_for(
+    db_path: str, store, ga_run: str, gald_run: str, *, bootstrap: int, seed: int
+) -> mechanisms.Inputs:
+    """The Mechanisms page's inputs: the report of a stored GA/GALD run pair and its ranking.
+
+    Raises:
+        ValueError: the report module is missing from this build, or the runs cannot give a report
+            (``StoreError`` and the report's own errors name the run and the problem).
+    """
+    try:
+        from gald_viz.mechanisms.report import ranked_images
+    except ImportError as err:
+        raise ValueError(MECHANISMS_UNAVAILABLE) from err
+    ga, gald = store.run(ga_run), store.run(gald_run)
+    stamp = (int(ga["n_done"]), int(gald["n_done"]), ga["status"], gald["status"])
+    report = _mechanism_report(db_path, ga_run, gald_run, int(bootstrap), int(seed), stamp, store)
+    done = set(store.images(ga_run)["image"])
+    images = [n for n in store.images(gald_run)["image"] if n in done]
+    radii = gald["radii_px"]
+    return mechanisms.Inputs(
+        report=report,
+        rank=lambda band, class_id: ranked_images(store, ga_run, gald_run, band=band, class_id=class_id),
+        images=images,
+        bootstrap=int(bootstrap),
+        seed=int(seed),
+        thresholds=[threshold_label(t, r) for t, r in zip(gald["thresholds"], radii, strict=True)],
+        boundary_f={
+            role: mechanisms.per_class_f(run_tables.table_v(store, run), report["classes"])
+            for role, run in (("ga", ga_run), ("gald", gald_run))
+        },
+        models={"ga": mechanisms.open_name(ga), "gald": mechanisms.open_name(gald)},
+    )

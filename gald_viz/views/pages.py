@@ -55,5 +55,14 @@ PAGES: tuple[PageInfo, ...] = (
         "Table V layout from the results store next to the paper's published rows; per-image worst-first; "
         "F against tolerance; CSV and LaTeX export.",
     ),
+    PageInfo(
+        "mechanisms",
+        "Mechanisms",
+        "pages/mechanisms.py",
+        ":material/query_stats:",
+        "what GA and LD do over a stored data set, with bootstrap 95% intervals: accuracy, fixes and breaks, "
+        "the LDv1 mask and the LDv2 same-class share by distance to the boundary and by class; knock-outs; "
+        "Boundary IoU; click a band or class to list the images GALD helps or hurts most.",
+    ),
 )
 """Every page, in navigation order; the first is the default."""
