@@ -35,10 +35,13 @@ class RunSpec:
     radii_px: Sequence[int]
     convention: str
     n_planned: int
+    # The mechanism statistics a job adds (gald_viz.mechanisms.plan.MechanismPlan.identity()); None for
+    # a plain evaluation, whose identity (and run id) then stays what it always was.
+    mechanisms: Mapping[str, object] | None = None
 
     def identity(self) -> dict:
         """The fields that make two commands the same run (a rerun resumes it)."""
-        return {
+        identity = {
             "checkpoint_sha256": self.checkpoint_sha256,
             "data_spec": self.data_spec,
             "data_limit": self.data_limit,
@@ -47,6 +50,9 @@ class RunSpec:
             "ignore_index": int(self.ignore_index),
             "class_names": list(self.class_names),
         }
+        if self.mechanisms is not None:
+            identity["mechanisms"] = dict(self.mechanisms)
+        return identity
 
     @property
     def run_id(self) -> str:
