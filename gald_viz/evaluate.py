@@ -301,6 +301,38 @@ def _model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mechanisms(args: argparse.Namespace) -> int:
+    # Imported here so `folders` works without torch and the model zoo.
+    from gald_viz.mechanisms.cli import check_json_path, run_mechanisms
+
+    check_json_path(args.json)
+    report = run_mechanisms(
+        args.ga,
+        args.gald,
+        args.data,
+        json_out=args.json,
+        limit=args.limit,
+        bands=[float(b) for b in args.bands],
+        ratios=[float(r) for r in args.boundary_iou],
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        interventions=args.interventions,
+        device=args.device,
+        db=args.db,
+        thresholds=_parse_thresholds(args.thresholds),
+        progress=True,
+    )
+    miou = report["differences"]["miou"]
+    if miou["estimate"] is not None:
+        lo, hi = miou["ci95"]
+        print(
+            f"{report['gald']['name']} - {report['ga']['name']} on {report['n_images']} images: mIoU"
+            f" {100 * miou['estimate']:+.2f} pt, 95% interval [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+        )
+    print(f"wrote {args.json}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gald_viz.evaluate",
@@ -336,6 +368,45 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
     m.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
     m.set_defaults(run=_model)
+
+    k = sub.add_parser("mechanisms", help="GA vs GALD mechanism statistics with bootstrap intervals (JSON)")
+    k.add_argument(
+        "--ga", required=True, metavar="MODEL", help="the GA-only model (bundled name or checkpoint)"
+    )
+    k.add_argument("--gald", required=True, metavar="MODEL", help="the GALD (LDv1/LDv2) model")
+    k.add_argument(
+        "--data", required=True, metavar="SPEC", help="synthcity:val | cityscapes:val[:ROOT] | ..."
+    )
+    k.add_argument("--json", required=True, metavar="OUT", help="write the report JSON here")
+    k.add_argument("--limit", type=int, help="evaluate only the first N images")
+    k.add_argument(
+        "--bands",
+        nargs="+",
+        default=["0", "8", "16", "32", "64"],
+        metavar="PX",
+        help="distance band edges in native px (default 0 8 16 32 64)",
+    )
+    k.add_argument(
+        "--boundary-iou",
+        nargs="+",
+        default=["0.02"],
+        metavar="W",
+        help="Boundary IoU widths: diagonal fractions (< 1) or whole px (default 0.02)",
+    )
+    k.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    k.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    k.add_argument(
+        "--interventions",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="knock-outs on the GALD model (prefix ga: for the GA model): ldv1.mask=mean"
+        " ldv1.mask=1 ldv2.kernel=uniform ldv2.kernel=centre context=off",
+    )
+    k.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    k.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
+    k.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
+    k.set_defaults(run=_mechanisms)
     return parser
 
 
