@@ -101,7 +101,7 @@ class _Bootstrap:
         def unpack(v: np.ndarray) -> dict[str, np.ndarray]:
             lead = v.shape[:-1]
             return {
-                k: v[..., sizes[i] : sizes[i + 1]].reshape(*lead, *np.shape(arrays[k])[1:])
+                k: v[..., sizes[i] : sizes[i + 1]].reshape((*lead, *np.shape(arrays[k])[1:]))
                 for i, k in enumerate(names)
             }
 
