@@ -48,7 +48,7 @@ from gald_viz.mechanisms.ldv2 import QUANTITIES as LDV2_QUANTITIES
 from gald_viz.mechanisms.plan import ko_name
 from gald_viz.stats.bootstrap import DEFAULT_RESAMPLES, resample_draws
 
-__all__ = ["ReportError", "mechanism_report", "ranked_images"]
+__all__ = ["ReportError", "mechanism_report", "ranked_images", "read_arrays", "report_from_arrays"]
 
 Stat = Callable[[dict[str, np.ndarray]], np.ndarray]
 _FIXES, _BREAKS = 1, 2  # fourway_band axis 0: both right, GALD fixes, GALD breaks, both wrong
@@ -148,6 +148,11 @@ def _difference(est, low, high) -> dict | list:
     }
 
 
+def read_arrays(store, ga_run: str, gald_run: str, images: Sequence[str] | None = None):
+    """``(common images, GA arrays, GALD arrays, pair arrays)`` of two runs, as the report reads them."""
+    return _common(store, ga_run, gald_run, images)
+
+
 def _common(store, ga_run: str, gald_run: str, images: Sequence[str] | None):
     ga_images, ga = store.arrays(ga_run)
     gald_images, gald = store.arrays(gald_run)
@@ -206,6 +211,27 @@ def _select(arrays: dict[str, np.ndarray], classes: list[int] | None) -> dict[st
     return out
 
 
+def _condense(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sum away the axes the report only ever sums over, before resampling (fewer columns to resample).
+
+    Band statistics keep a length-1 class axis, class statistics (``…_c``) a length-1 band axis, and a
+    knock-out's boundary F its class mean; the formulas that sum over those axes then give the same
+    numbers.
+    """
+    out = dict(arrays)
+    for k in ("band_correct", "band_total", "fourway_band"):
+        if k in arrays:
+            out[k] = arrays[k].sum(-1, keepdims=True)
+    for k in ("ldv1_mask_sum", "ldv1_cells", "ldv2_sums", "ldv2_cells"):
+        if k in arrays:
+            out[k] = arrays[k].sum(-1, keepdims=True)
+            out[k + "_c"] = arrays[k].sum(-2, keepdims=True)
+    for k in arrays:
+        if k.startswith("ko:") and k.endswith(":boundary_f"):
+            out[k] = arrays[k].mean(-1, keepdims=True)
+    return out
+
+
 def mechanism_report(
     store,
     ga_run: str,
@@ -220,12 +246,38 @@ def mechanism_report(
     if bootstrap < 1:
         raise ReportError(f"bootstrap={bootstrap}: give at least one resample")
     common, ga, gald, pair = _common(store, ga_run, gald_run, images)
-    run_ga, run_gald = store.run(ga_run), store.run(gald_run)
+    return report_from_arrays(
+        store.run(ga_run),
+        store.run(gald_run),
+        common,
+        ga,
+        gald,
+        pair,
+        bootstrap=bootstrap,
+        seed=seed,
+        classes=classes,
+    )
+
+
+def report_from_arrays(
+    run_ga: dict,
+    run_gald: dict,
+    common: list[str],
+    ga: dict[str, np.ndarray],
+    gald: dict[str, np.ndarray],
+    pair: dict[str, np.ndarray],
+    *,
+    bootstrap: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    classes: Sequence[int] | None = None,
+) -> dict:
+    """:func:`mechanism_report` from arrays already read: the two runs' ``store.run`` rows, the common
+    image names and their stacked per-image and pair arrays (in that order)."""
     names = list(run_gald["class_names"])
     cls = None if classes is None else [int(c) for c in classes]
     if cls is not None and any(not 0 <= c < len(names) for c in cls):
         raise ReportError(f"classes={classes}: class ids must lie in 0..{len(names) - 1}")
-    ga, gald, pair = _select(ga, cls), _select(gald, cls), _select(pair, cls)
+    ga, gald, pair = (_condense(_select(a, cls)) for a in (ga, gald, pair))
     arrays = {
         f"{m}.{k}": v for m, a in (("ga", ga), ("gald", gald)) for k, v in a.items() if _bootstrapped(k)
     }
@@ -264,7 +316,7 @@ def mechanism_report(
         value("mask_mean_by_band", band_ratio("gald.ldv1_mask_sum", "gald.ldv1_cells"), sec, cs)
         value(
             "mask_mean_by_class",
-            lambda s: _ratio(s["gald.ldv1_mask_sum"].sum(-2), s["gald.ldv1_cells"].sum(-2)),
+            lambda s: _ratio(s["gald.ldv1_mask_sum_c"].sum(-2), s["gald.ldv1_cells_c"].sum(-2)),
             sec,
             cs,
         )
@@ -282,7 +334,9 @@ def mechanism_report(
 
         def q_class(q: str) -> Stat:
             i = LDV2_QUANTITIES.index(q)
-            return lambda s: _ratio(s["gald.ldv2_sums"][..., i, :, :].sum(-2), s["gald.ldv2_cells"].sum(-2))
+            return lambda s: _ratio(
+                s["gald.ldv2_sums_c"][..., i, :, :].sum(-2), s["gald.ldv2_cells_c"].sum(-2)
+            )
 
         for key, q in (
             ("same_class_share_by_band", "same_class"),
