@@ -50,7 +50,10 @@ def runs(tmp_path_factory, one_thread):
     gald = run_job(ld_net, DATA, limit=3, db=store, progress=False, pair_with=ga, mechanisms=ko)
     # The same LDv1 model once more (another plan, so another run), paired with the first: identical.
     twin = run_job(ld_net, DATA, limit=3, db=store, progress=False, pair_with=gald, mechanisms=plan)
-    return store, ga, gald, twin
+    ldv2 = run_job(
+        tiny("aspp_ldv2", 2), DATA, limit=3, db=store, progress=False, pair_with=ga, mechanisms=plan
+    )
+    return store, ga, gald, twin, ldv2
 
 
 def literal_miou(tp, fp, fn):
@@ -64,7 +67,7 @@ def literal_interval(values):
 
 
 def test_report_against_literal_sums(runs):
-    store, ga, gald, _ = runs
+    store, ga, gald, *_ = runs
     rep = mechanism_report(store, ga, gald, bootstrap=B, seed=3)
     _, a = store.arrays(ga)
     _, b = store.arrays(gald)
@@ -136,7 +139,7 @@ def walk_differences(node):
 
 
 def test_identical_models_give_exact_zero_intervals(runs):
-    store, _, gald, twin = runs
+    store, _, gald, twin, _ = runs
     rep = mechanism_report(store, gald, twin, bootstrap=B)
     seen = 0
     for d in walk_differences(rep["differences"]):
@@ -150,7 +153,7 @@ def test_identical_models_give_exact_zero_intervals(runs):
 
 
 def test_layout_filters_and_ranking(runs):
-    store, ga, gald, _ = runs
+    store, ga, gald, *_ = runs
     rep = mechanism_report(store, ga, gald, bootstrap=50)
     assert rep.keys() >= ITEM6
     assert rep["ldv2"] is None and set(rep["ldv1"]) >= {"mask_mean_by_band", "mask_mean_by_class"}
@@ -213,3 +216,36 @@ def test_command_line(tmp_path, capsys, one_thread):
     # A second run resumes both jobs (nothing is evaluated again) and writes the same report.
     assert main([*base, "--interventions", "context=off", "ga:context=off", "--json", str(out)]) == 0
     assert json.loads(out.read_text()) == rep
+
+
+def test_ldv2_block_against_literal_sums(runs):
+    store, ga, *_, ldv2 = runs
+    rep = mechanism_report(store, ga, ldv2, bootstrap=B)
+    assert rep["ldv1"] is None
+    _, b = store.arrays(ldv2)
+    sums, cells = b["ldv2_sums"].sum(0), b["ldv2_cells"].sum(0)  # (6, B, C), (B, C)
+    keys = {
+        "same_class_share_by_band": 0,
+        "uniform_share_by_band": 1,
+        "centre_weight_by_band": 2,
+        "entropy_by_band": 3,
+        "outside_by_band": 4,
+        "radius_px_by_band": 5,
+    }
+    for key, q in keys.items():
+        for band in range(5):
+            n = cells[band].sum()
+            want = sums[q, band].sum() / n if n else None
+            assert rep["ldv2"][key][band] == (None if want is None else pytest.approx(want)), (key, band)
+    for c in range(19):
+        n = cells[:, c].sum()
+        want = sums[0, :, c].sum() / n if n else None
+        assert rep["ldv2"]["same_class_share_by_class"][c] == (None if want is None else pytest.approx(want))
+        want = sums[1, :, c].sum() / n if n else None
+        assert rep["ldv2"]["uniform_share_by_class"][c] == (None if want is None else pytest.approx(want))
+    gap = rep["differences"]["same_class_minus_uniform_by_band"][0]
+    want = (sums[0, 0].sum() - sums[1, 0].sum()) / cells[0].sum()
+    assert gap["estimate"] == pytest.approx(want)
+    assert gap["ci95"][0] <= gap["estimate"] <= gap["ci95"][1]
+    # float32 softmax weights sum to 1 only to ~1e-7, so a near-uniform kernel may exceed 1 by that
+    assert all(0 <= v <= 1 + 1e-6 for v in rep["ldv2"]["entropy_by_band"] if v is not None), rep["ldv2"]
