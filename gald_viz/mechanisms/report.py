@@ -153,16 +153,39 @@ def read_arrays(store, ga_run: str, gald_run: str, images: Sequence[str] | None 
     return _common(store, ga_run, gald_run, images)
 
 
+def _read_names(store, run: str) -> list[str]:
+    """The stored arrays the report uses: the scoring core's IoU and F, the plan's, its knock-outs'."""
+    plan = store.run(run)["identity"].get("mechanisms") or {}
+    knockouts = [
+        ko_name(n, k) for n in plan.get("interventions", []) for k in ("tp", "fp", "fn", "boundary_f")
+    ]
+    return [
+        *_USED,
+        *_MECHANISM_ARRAYS,
+        *knockouts,
+        *(ko_name(n, "changed") for n in plan.get("interventions", [])),
+    ]
+
+
+_MECHANISM_ARRAYS = (
+    "band_edges",
+    "biou_intersection",
+    "biou_union",
+    "ldv1_mask_sum",
+    "ldv1_cells",
+    "ldv1_mask_p05_p95",
+    "ldv2_sums",
+    "ldv2_cells",
+)
+
+
 def _common(store, ga_run: str, gald_run: str, images: Sequence[str] | None):
-    ga_images, ga = store.arrays(ga_run)
-    gald_images, gald = store.arrays(gald_run)
+    ga_images, ga = store.arrays(ga_run, _read_names(store, ga_run))
+    gald_images, gald = store.arrays(gald_run, _read_names(store, gald_run))
     pair_images, pair = store.pair_arrays(ga_run, gald_run)
     wanted = set(images) if images is not None else None
-    common = [
-        im
-        for im in gald_images
-        if im in set(ga_images) and im in set(pair_images) and (wanted is None or im in wanted)
-    ]
+    both = set(ga_images) & set(pair_images)
+    common = [im for im in gald_images if im in both and (wanted is None or im in wanted)]
     if not common:
         raise ReportError(f"runs {ga_run} and {gald_run} have no common image with pair arrays")
 
