@@ -145,6 +145,7 @@ BENCHMARKS: tuple[str, ...] = (
     "big_image",
     "evaluation_job",
     "bootstrap",
+    "mechanisms",
 )
 SCRIPTS: dict[str, Script] = {
     "synthcity_speed": Script("synthcity_speed", parse_synthcity_speed, ("--count", "3")),

@@ -18,274 +18,23 @@ with values in [0, 1]. A class without GT and prediction pixels in the whole dat
 """
 
 import argparse
-import csv
 import json
-import math
 import sys
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from gald_viz.data.images import ImageReadError, read_label_map
-from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
-from gald_viz.metrics import reduce
+from gald_viz.folder_scores import (
+    FolderError,
+    FolderEvaluation,
+    check_output,
+    evaluate_folders,
+    find_pairs,
+    read_train_ids,
+)
 from gald_viz.metrics.boundary import check_thresholds
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, PAPER_IMAGE_SIZE, PAPER_RADII_PX
-from gald_viz.metrics.scoring import ImageStats, score_image
-from gald_viz.tables import table_v_text
 
 __all__ = ["FolderError", "FolderEvaluation", "find_pairs", "read_train_ids", "evaluate_folders", "main"]
-
-PER_IMAGE_COLUMNS = (
-    "image",
-    "class",
-    "threshold",
-    "radius_px",
-    "precision",
-    "recall",
-    "f",
-    "pred_boundary_px",
-    "gt_boundary_px",
-    "tp",
-    "fp",
-    "fn",
-    "iou",
-)
-"""Columns of ``--per-image``: one row per image, class and threshold; IoU statistics of that image."""
-
-
-class FolderError(ValueError):
-    """A folder or label file cannot be evaluated; the message names the file and the problem."""
-
-
-def find_pairs(pred_dir: str | Path, gt_dir: str | Path) -> list[tuple[str, Path, Path]]:
-    """Match the PNG files of two folders by relative path.
-
-    Args:
-        pred_dir: folder of predicted trainId PNGs (searched recursively).
-        gt_dir: folder of ground-truth trainId PNGs with the same relative names.
-
-    Returns:
-        ``(name, pred_path, gt_path)`` sorted by name.
-
-    Raises:
-        FolderError: a folder is missing or empty, or a file has no counterpart.
-    """
-    found = []
-    for flag, folder in (("--pred", Path(pred_dir)), ("--gt", Path(gt_dir))):
-        if not folder.is_dir():
-            raise FolderError(f"{flag} {folder}: no such folder")
-        files = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*.png") if p.is_file()}
-        if not files:
-            raise FolderError(f"{flag} {folder}: no .png files in the folder")
-        found.append(files)
-    preds, gts = found
-    for missing, there, here in (
-        (sorted(gts.keys() - preds.keys()), "--gt", "--pred"),
-        (sorted(preds.keys() - gts.keys()), "--pred", "--gt"),
-    ):
-        if missing:
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            folder = pred_dir if here == "--pred" else gt_dir
-            raise FolderError(
-                f"{len(missing)} file(s) of {there} have no counterpart of the same name in "
-                f"{here} {folder}: {shown}"
-            )
-    return [(name, preds[name], gts[name]) for name in sorted(gts)]
-
-
-def read_train_ids(path: str | Path) -> np.ndarray:
-    """Read a single-channel trainId PNG (8- or 16-bit grey, or palette indices) through data/images.
-
-    Raises:
-        FolderError: the file cannot be read or is not a single-channel id map (message names it).
-    """
-    try:
-        return read_label_map(path)
-    except ImageReadError as exc:
-        raise FolderError(str(exc)) from exc
-
-
-def check_output(path: str | Path, flag: str) -> Path:
-    """Check that an output file can be written, before any work: not a folder, its folder creatable.
-
-    Raises:
-        FolderError: naming the flag, the path and the problem.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise FolderError(f"{flag} {path}: is a folder; give a file name")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
-        with open(path, "a"):
-            pass
-        if not existed:
-            path.unlink()
-    except OSError as exc:
-        raise FolderError(f"{flag} {path}: cannot be written ({exc.strerror or exc})") from exc
-    return path
-
-
-def _check_gt_train_ids(gt: np.ndarray, path: Path) -> None:
-    """Refuse ground truth holding ids that are neither trainIds nor the ignore label.
-
-    Such maps are usually labelId maps given as --gt; scoring them would skip those pixels silently.
-    """
-    values = np.unique(gt)
-    bad = values[(values >= NUM_CLASSES) & (values != IGNORE_INDEX)]
-    if bad.size:
-        shown = ", ".join(str(int(v)) for v in bad[:8]) + (" …" if bad.size > 8 else "")
-        raise FolderError(
-            f"{path}: ground truth holds ids {shown}, which are neither trainIds 0..{NUM_CLASSES - 1} "
-            f"nor the ignore label {IGNORE_INDEX}; is it a labelId map? Convert it to trainIds first"
-        )
-
-
-def _score_pair(job: tuple[str, Path, Path, tuple[float | int, ...]]) -> tuple[str, ImageStats]:
-    """Every statistic of one image (runs in worker processes)."""
-    name, pred_path, gt_path, thresholds = job
-    pred_ids, gt_ids = read_train_ids(pred_path), read_train_ids(gt_path)
-    _check_gt_train_ids(gt_ids, gt_path)
-    stats = score_image(
-        pred_ids,
-        gt_ids,
-        thresholds,
-        tolerance_radii=(),
-        pred_name=f"prediction {pred_path}",
-        gt_name=f"ground truth {gt_path}",
-    )
-    return name, stats
-
-
-@dataclass(frozen=True)
-class FolderEvaluation:
-    """Data-set metrics of a folder pair.
-
-    Attributes:
-        thresholds: the T thresholds.
-        arrays: every image's statistics stacked (N, ...), in name order.
-        table: their reduction (Table V boundary F, IoU of the summed counts).
-    """
-
-    thresholds: tuple[float | int, ...]
-    arrays: dict[str, np.ndarray]
-    table: reduce.TableV
-    names: tuple[str, ...] = ()
-
-    def warnings(self) -> list[str]:
-        """What the numbers do not show: images whose ground truth is all ignore (F = 1 by convention)."""
-        empty = [n for n, e in zip(self.names, reduce.gt_all_ignore(self.arrays), strict=True) if e]
-        return [reduce.all_ignore_warning(empty)] if empty else []
-
-    def to_json(self) -> dict:
-        """The contract-4 JSON object (NaN IoU as ``None``)."""
-        t = self.table
-        _, radii = reduce.image_sizes(self.arrays)
-        return {
-            "classes": list(CLASS_NAMES),
-            "thresholds": list(self.thresholds),
-            "radius_px": [list(r) for r in radii],
-            "n_images": t.n_images,
-            "boundary_f": {"per_class": t.per_class_f.tolist(), "mean": t.mean_f.tolist()},
-            "iou": {
-                "per_class": [None if math.isnan(v) else float(v) for v in t.iou],
-                "mean": None if math.isnan(t.miou) else t.miou,
-            },
-        }
-
-    def table_text(self, label: str | None = None) -> str:
-        """Table V layout plus the IoU line."""
-        t = self.table
-        sizes, radii = reduce.image_sizes(self.arrays)
-        table = table_v_text(
-            t.per_class_f, t.mean_f, self.thresholds, radii, label, sizes, t.n_images, iou=t.iou, miou=t.miou
-        )
-        return (
-            f"{table}\nIoU (last row): cityscapesScripts' TP / (TP + FP + FN) over the summed confusion "
-            "matrix; '-' = class without GT and prediction, left out of the mean."
-        )
-
-
-def _per_image_rows(name: str, stats: ImageStats) -> Iterator[list]:
-    tp, fp, fn = stats["tp"], stats["fp"], stats["fn"]
-    iou = reduce.iou(tp, fp, fn)
-    for c, cls in enumerate(CLASS_NAMES):
-        shown_iou = "" if math.isnan(iou[c]) else f"{iou[c]:.6f}"
-        for t, th in enumerate(stats.thresholds):
-            yield [
-                name,
-                cls,
-                th,
-                stats.radii[t],
-                f"{stats['boundary_precision'][t, c]:.6f}",
-                f"{stats['boundary_recall'][t, c]:.6f}",
-                f"{stats['boundary_f'][t, c]:.6f}",
-                stats["pred_boundary_px"][c],
-                stats["gt_boundary_px"][c],
-                tp[c],
-                fp[c],
-                fn[c],
-                shown_iou,
-            ]
-
-
-def evaluate_folders(
-    pred_dir: str | Path,
-    gt_dir: str | Path,
-    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-    per_image_csv: str | Path | None = None,
-    workers: int = 1,
-    progress: bool = False,
-) -> FolderEvaluation:
-    """Score a folder of predicted trainId PNGs against a folder of ground-truth trainId PNGs.
-
-    Args:
-        pred_dir: predictions, single-channel PNGs of trainIds.
-        gt_dir: ground truth with the same relative file names (255 = ignore).
-        thresholds: boundary tolerances, diagonal fractions (< 1) or whole pixels (≥ 1).
-        per_image_csv: if given, write one row per image, class and threshold (:data:`PER_IMAGE_COLUMNS`).
-        workers: processes scoring images in parallel.
-        progress: show a tqdm bar on stderr.
-
-    Returns:
-        :class:`FolderEvaluation`; IoU comes from the counts summed over images, boundary F from the
-        mean of per-image F (G-SCNN).
-
-    Raises:
-        FolderError: missing folders or counterparts, unreadable or multi-channel files, size mismatch,
-            or a ``per_image_csv`` that cannot be written (checked before any image is scored).
-    """
-    from tqdm import tqdm
-
-    ths = check_thresholds(thresholds)
-    if per_image_csv is not None:
-        check_output(per_image_csv, "--per-image")
-    pairs = find_pairs(pred_dir, gt_dir)
-    jobs = [(name, p, g, ths) for name, p, g in pairs]
-    scored = []
-    csv_file = open(per_image_csv, "w", newline="") if per_image_csv is not None else None  # noqa: SIM115
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-    try:
-        writer = csv.writer(csv_file) if csv_file else None
-        if writer:
-            writer.writerow(PER_IMAGE_COLUMNS)
-        results = pool.map(_score_pair, jobs, chunksize=4) if pool else map(_score_pair, jobs)
-        for name, stats in tqdm(results, total=len(jobs), disable=not progress, unit="img"):
-            scored.append(stats)
-            if writer:
-                writer.writerows(_per_image_rows(name, stats))
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
-        if csv_file:
-            csv_file.close()
-    arrays = reduce.stack(scored)
-    names = tuple(name for name, _, _ in pairs)
-    return FolderEvaluation(thresholds=ths, arrays=arrays, table=reduce.table_v(arrays), names=names)
 
 
 def _parse_thresholds(values: Sequence[str]) -> tuple[float | int, ...]:
@@ -336,6 +85,38 @@ def _model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mechanisms(args: argparse.Namespace) -> int:
+    # Imported here so `folders` works without torch and the model zoo.
+    from gald_viz.mechanisms.cli import check_json_path, run_mechanisms
+
+    check_json_path(args.json)
+    report = run_mechanisms(
+        args.ga,
+        args.gald,
+        args.data,
+        json_out=args.json,
+        limit=args.limit,
+        bands=[float(b) for b in args.bands],
+        ratios=[float(r) for r in args.boundary_iou],
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        interventions=args.interventions,
+        device=args.device,
+        db=args.db,
+        thresholds=_parse_thresholds(args.thresholds),
+        progress=True,
+    )
+    miou = report["differences"]["miou"]
+    if miou["estimate"] is not None:
+        lo, hi = miou["ci95"]
+        print(
+            f"{report['gald']['name']} - {report['ga']['name']} on {report['n_images']} images: mIoU"
+            f" {100 * miou['estimate']:+.2f} pt, 95% interval [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+        )
+    print(f"wrote {args.json}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gald_viz.evaluate",
@@ -371,6 +152,45 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
     m.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
     m.set_defaults(run=_model)
+
+    k = sub.add_parser("mechanisms", help="GA vs GALD mechanism statistics with bootstrap intervals (JSON)")
+    k.add_argument(
+        "--ga", required=True, metavar="MODEL", help="the GA-only model (bundled name or checkpoint)"
+    )
+    k.add_argument("--gald", required=True, metavar="MODEL", help="the GALD (LDv1/LDv2) model")
+    k.add_argument(
+        "--data", required=True, metavar="SPEC", help="synthcity:val | cityscapes:val[:ROOT] | ..."
+    )
+    k.add_argument("--json", required=True, metavar="OUT", help="write the report JSON here")
+    k.add_argument("--limit", type=int, help="evaluate only the first N images")
+    k.add_argument(
+        "--bands",
+        nargs="+",
+        default=["0", "8", "16", "32", "64"],
+        metavar="PX",
+        help="distance band edges in native px (default 0 8 16 32 64)",
+    )
+    k.add_argument(
+        "--boundary-iou",
+        nargs="+",
+        default=["0.02"],
+        metavar="W",
+        help="Boundary IoU widths: diagonal fractions (< 1) or whole px (default 0.02)",
+    )
+    k.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    k.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    k.add_argument(
+        "--interventions",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="knock-outs on the GALD model (prefix ga: for the GA model): ldv1.mask=mean"
+        " ldv1.mask=1 ldv2.kernel=uniform ldv2.kernel=centre context=off",
+    )
+    k.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    k.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
+    k.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
+    k.set_defaults(run=_mechanisms)
     return parser
 
 

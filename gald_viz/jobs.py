@@ -27,6 +27,8 @@ from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
 from gald_viz.data.sources import fingerprint, open_source
 from gald_viz.data.spec import DataSpec, resolved
 from gald_viz.inference import predict, resolve_device
+from gald_viz.mechanisms.job import predict_with_mechanisms
+from gald_viz.mechanisms.plan import MechanismPlan
 from gald_viz.metrics import reduce
 from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.boundary import check_thresholds, radii_px
@@ -104,18 +106,48 @@ def _partner_prediction(store: ResultsStore, partner: str, image: str) -> np.nda
 
 
 def _fourway_for_image(
-    store: ResultsStore, run_id: str, pairs, image: str, pred: np.ndarray, gt: np.ndarray, num_classes: int
+    store: ResultsStore,
+    run_id: str,
+    pairs,
+    image: str,
+    pred: np.ndarray,
+    gt: np.ndarray,
+    num_classes: int,
+    plans: dict | None = None,
 ) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     out = {}
     for run_ga, run_gald in pairs:
         other = _partner_prediction(store, run_gald if run_ga == run_id else run_ga, image)
         if other is not None and other.shape == pred.shape:
             ga, gald = (pred, other) if run_ga == run_id else (other, pred)
-            out[(run_ga, run_gald)] = score_pair(ga, gald, gt, num_classes=num_classes)
+            out[(run_ga, run_gald)] = _pair_arrays(
+                ga, gald, gt, num_classes, (plans or {}).get((run_ga, run_gald))
+            )
     return out
 
 
-def _catch_up_fourway(store: ResultsStore, run_id: str, pairs, source, num_classes: int) -> None:
+def _pair_arrays(ga, gald, gt, num_classes: int, plan: MechanismPlan | None) -> dict[str, np.ndarray]:
+    arrays = score_pair(ga, gald, gt, num_classes=num_classes)
+    if plan is not None:
+        arrays |= plan.pair_arrays(ga, gald, gt, num_classes=num_classes)
+    return arrays
+
+
+def _pair_plans(store: ResultsStore, pairs, plan: MechanismPlan | None) -> dict:
+    """The plan whose pair arrays (``fourway_band``) each pair gets: where both runs have the same bands."""
+    if plan is None:
+        return {}
+    out = {}
+    for pair in pairs:
+        theirs = [store.run(run)["identity"].get("mechanisms") for run in pair]
+        if all(t is not None and [float(e) for e in t["edges"]] == list(plan.edges) for t in theirs):
+            out[pair] = plan
+    return out
+
+
+def _catch_up_fourway(
+    store: ResultsStore, run_id: str, pairs, source, num_classes: int, plans: dict | None = None
+) -> None:
     """Four-way rows for images both runs stored but no transaction paired (the partner came later)."""
     position = {name: i for i, name in enumerate(source.names)}
     for run_ga, run_gald in pairs:
@@ -125,7 +157,8 @@ def _catch_up_fourway(store: ResultsStore, run_id: str, pairs, source, num_class
             gt = source[position[image]].label
             ga, gald = (_partner_prediction(store, r, image) for r in (run_ga, run_gald))
             if ga is not None and gald is not None:
-                store.add_pair(run_ga, run_gald, image, score_pair(ga, gald, gt, num_classes=num_classes))
+                plan = (plans or {}).get((run_ga, run_gald))
+                store.add_pair(run_ga, run_gald, image, _pair_arrays(ga, gald, gt, num_classes, plan))
 
 
 def run_job(
@@ -137,6 +170,7 @@ def run_job(
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     progress: bool | Progress = True,
     pair_with: str | None = None,
+    mechanisms: MechanismPlan | None = None,
 ) -> str:
     """Evaluate a model on a data source, resuming a previous run of the same command.
 
@@ -155,6 +189,8 @@ def run_job(
             each stored image.
         pair_with: the id of a run to store four-way counts against; by default every GA-only run on the
             same data pairs with every GALD run.
+        mechanisms: also store the mechanism statistics, Boundary IoU, band accuracy and knock-outs of
+            :mod:`gald_viz.mechanisms.plan` (part of the run identity; None: a plain evaluation).
 
     Returns:
         The run id (stable for the same checkpoint, data, limit, thresholds and image size).
@@ -172,14 +208,19 @@ def run_job(
         if len(source) == 0:
             raise JobError(f"data {str(data)!r}: the source holds no images")
         first = source[0]
-        spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths)
+        if mechanisms is not None:
+            mechanisms.check_model(net)
+        spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths, mechanisms)
         with store.run_lock(spec.run_id):
             store.start_run(spec, device=str(dev))
             try:
                 pairs = _pairs(store, spec.run_id, pair_with)
                 done = store.done_images(spec.run_id)
-                _evaluate(store, spec.run_id, net, source, first, done, pairs, ths, dev, progress)
-                _catch_up_fourway(store, spec.run_id, pairs, source, net.num_classes)
+                plans = _pair_plans(store, pairs, mechanisms)
+                _evaluate(
+                    store, spec.run_id, net, source, first, done, pairs, ths, dev, progress, mechanisms, plans
+                )
+                _catch_up_fourway(store, spec.run_id, pairs, source, net.num_classes, plans)
             except BaseException as exc:
                 with contextlib.suppress(StoreError):
                     store.finish_run(spec.run_id, error=f"{type(exc).__name__}: {exc}")
@@ -196,7 +237,13 @@ def _opened(db: str | os.PathLike | ResultsStore, read_only: bool = False):
 
 
 def _run_spec(
-    net: nn.Module, data: DataSpec, limit: int | None, source, size: tuple[int, int], thresholds
+    net: nn.Module,
+    data: DataSpec,
+    limit: int | None,
+    source,
+    size: tuple[int, int],
+    thresholds,
+    mechanisms: MechanismPlan | None = None,
 ) -> RunSpec:
     name, path, sha256 = _checkpoint_identity(net)
     num_classes = int(net.num_classes)
@@ -225,10 +272,13 @@ def _run_spec(
         ),
         n_planned=len(source),
         data_fingerprint=files,
+        mechanisms=None if mechanisms is None else mechanisms.identity(),
     )
 
 
-def _evaluate(store, run_id, net, source, first, done, pairs, thresholds, device, progress) -> None:
+def _evaluate(
+    store, run_id, net, source, first, done, pairs, thresholds, device, progress, plan=None, plans=None
+) -> None:
     """Predict, score and store every image not yet done, each in its own transaction."""
     num_classes = int(net.num_classes)
     total = len(source)
@@ -243,11 +293,26 @@ def _evaluate(store, run_id, net, source, first, done, pairs, thresholds, device
                 raise JobError(
                     f"data: image {sample.name!r} has no ground-truth label map to evaluate against"
                 )
-            pred = predict(net, sample.image, device=device)
+            extra = {}
+            if plan is None:
+                pred = predict(net, sample.image, device=device)
+            else:
+                pred, extra = predict_with_mechanisms(
+                    net,
+                    sample.image,
+                    sample.label,
+                    plan,
+                    device=device,
+                    thresholds=thresholds,
+                    num_classes=num_classes,
+                    name=f"data: image {sample.name!r}",
+                )
             stats = score_image(pred, sample.label, thresholds, num_classes=num_classes)
             h, w = stats.image_size
-            result = ImageResult(sample.name, i, h, w, time.perf_counter() - start, stats.arrays)
-            paired = _fourway_for_image(store, run_id, pairs, sample.name, pred, sample.label, num_classes)
+            result = ImageResult(sample.name, i, h, w, time.perf_counter() - start, {**stats.arrays, **extra})
+            paired = _fourway_for_image(
+                store, run_id, pairs, sample.name, pred, sample.label, num_classes, plans
+            )
             png = store.save_prediction(run_id, sample.name, pred)
             store.add_image(run_id, result, prediction_png=png, pairs=paired)
             report(sample.name)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import gald_viz
-from gald_viz import evaluate
+from gald_viz import evaluate, folder_scores
 from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS, boundary_prf, radii_px
 from gald_viz.metrics.confusion import confusion_matrix, iou_per_class, mean_iou
@@ -97,7 +97,7 @@ def test_cli_writes_contract_json(folders, tmp_path):
     with per_image.open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3 * 19 * 4
-    assert list(rows[0]) == list(evaluate.PER_IMAGE_COLUMNS)
+    assert list(rows[0]) == list(folder_scores.PER_IMAGE_COLUMNS)
     row = next(
         r for r in rows if r["image"] == "city/c.png" and r["class"] == "road" and r["threshold"] == "0.005"
     )

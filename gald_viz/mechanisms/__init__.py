@@ -11,4 +11,8 @@ or plain count arrays), so any subset of images, any class filter and any bootst
 - :mod:`~gald_viz.mechanisms.ldv2`: the LDv2 affinities (GALD Eq. 7) by band and class.
 - :mod:`~gald_viz.mechanisms.fourway`: GA vs GALD fixes/breaks and per-model accuracy by band and class.
 - :mod:`~gald_viz.mechanisms.reach`: how far a model looks from one pixel (gradient mass by radius).
+- :mod:`~gald_viz.mechanisms.plan`: what an evaluation job stores per image (:class:`MechanismPlan`).
+- :mod:`~gald_viz.mechanisms.job`: one image of such a job (taps recorded in its one forward, knock-outs).
+- :mod:`~gald_viz.mechanisms.report`: ``mechanism_report`` / ``ranked_images`` with bootstrap intervals.
+- :mod:`~gald_viz.mechanisms.cli`: ``python -m gald_viz.evaluate mechanisms``.
 """

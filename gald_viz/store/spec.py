@@ -36,6 +36,9 @@ class RunSpec:
     convention: str
     n_planned: int
     data_fingerprint: str = ""  # gald_viz.data.sources.fingerprint: the files' names, sizes, mtimes
+    # The mechanism statistics a job adds (gald_viz.mechanisms.plan.MechanismPlan.identity()); None for
+    # a plain evaluation, whose identity then holds no such key.
+    mechanisms: Mapping[str, object] | None = None
 
     def identity(self) -> dict:
         """The fields that make two commands the same run (a rerun resumes it).
@@ -44,7 +47,7 @@ class RunSpec:
         names, sizes and modification times, so the same text run from another folder, with
         ``$CITYSCAPES_DATASET`` elsewhere, or over data edited in place is another run.
         """
-        return {
+        identity = {
             "checkpoint_sha256": self.checkpoint_sha256,
             "data_spec": self.data_spec,
             "data_fingerprint": self.data_fingerprint,
@@ -54,6 +57,9 @@ class RunSpec:
             "ignore_index": int(self.ignore_index),
             "class_names": list(self.class_names),
         }
+        if self.mechanisms is not None:
+            identity["mechanisms"] = dict(self.mechanisms)
+        return identity
 
     @property
     def run_id(self) -> str:
