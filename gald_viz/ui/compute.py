@@ -10,6 +10,7 @@ import streamlit as st
 
 from gald_viz.analysis import Analysis
 from gald_viz.mechanisms.reach import Reach
+from gald_viz.mechanisms.report import mechanism_report, ranked_images
 from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.conventions import threshold_label
 from gald_viz.pairing import PairReport, describe_pair
@@ -128,18 +129,11 @@ def pair_report(settings: Settings) -> PairReport:
     return describe_pair(settings.ga.model, settings.gald.model)
 
 
-MECHANISMS_UNAVAILABLE = (
-    "Mechanism statistics are not available in this build (no gald_viz.mechanisms.report)."
-)
-
-
 @st.cache_data(max_entries=8, show_spinner="Computing mechanism statistics and bootstrap intervals…")
 def _mechanism_report(
     db_path: str, ga_run: str, gald_run: str, bootstrap: int, seed: int, stamp: tuple, _store
 ) -> dict:
     """The report of a run pair, once per database, pair, bootstrap setting and images stored (``stamp``)."""
-    from gald_viz.mechanisms.report import mechanism_report
-
     return mechanism_report(_store, ga_run, gald_run, bootstrap=bootstrap, seed=seed)
 
 
@@ -152,10 +146,6 @@ def mechanism_report_for(
         ValueError: the report module is missing from this build, or the runs cannot give a report
             (``StoreError`` and the report's own errors name the run and the problem).
     """
-    try:
-        from gald_viz.mechanisms.report import ranked_images
-    except ImportError as err:
-        raise ValueError(MECHANISMS_UNAVAILABLE) from err
     ga, gald = store.run(ga_run), store.run(gald_run)
     stamp = (int(ga["n_done"]), int(gald["n_done"]), ga["status"], gald["status"])
     report = _mechanism_report(db_path, ga_run, gald_run, int(bootstrap), int(seed), stamp, store)

@@ -217,11 +217,34 @@ def knockouts(inputs: Inputs) -> tuple[pd.DataFrame | None, str | None]:
     return _table(rows, "knock-out raises it", "knock-out lowers it"), None
 
 
+def with_intervals(report: dict) -> dict:
+    """The report with its ``ci95`` tree folded in: each value that has an interval becomes
+    ``{"estimate": value, "ci95": [lo, hi]}``, the form the figures draw interval bands from.
+
+    >>> with_intervals({"a": {"x": [0.5, None]}, "ci95": {"a": {"x": [[0.4, 0.6], None]}}})["a"]
+    {'x': [{'estimate': 0.5, 'ci95': [0.4, 0.6]}, None]}
+    """
+
+    def fold(value, ci):
+        if ci is None or value is None:
+            return value
+        if isinstance(value, dict) and isinstance(ci, dict):
+            return {k: fold(v, ci.get(k)) for k, v in value.items()}
+        if isinstance(value, list) and isinstance(ci, list) and len(value) == len(ci):
+            return [fold(v, c) for v, c in zip(value, ci, strict=True)]
+        if isinstance(value, int | float) and isinstance(ci, list) and len(ci) == 2:
+            return {"estimate": value, "ci95": list(ci)}
+        return value
+
+    intervals = report.get("ci95") or {}
+    return {k: fold(v, intervals.get(k)) if k != "ci95" else v for k, v in report.items()}
+
+
 def mechanisms_view(inputs: Inputs, *, threshold: int = 0) -> MechanismsView:
     """Build the page from a report; ``threshold`` picks the boundary F shown beside Boundary IoU."""
     prov = provenance(inputs)
     ko, ko_absent = knockouts(inputs)
-    r = inputs.report
+    r = with_intervals(inputs.report)
     sections = band_sections(r, prov) + class_sections(
         r, prov, inputs.thresholds, inputs.boundary_f, threshold
     )
