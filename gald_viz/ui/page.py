@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from gald_viz.ui.sidebar import Settings, render_sidebar
-from gald_viz.ui.state import init_session, write_query_params
+from gald_viz.ui.state import init_session, link_problems, write_query_params
 
 _ROUTED = "gv.routed_settings"
 
@@ -33,10 +33,23 @@ def is_routed() -> bool:
 
 
 def page_setup(page: str) -> Settings:
-    """Session defaults, the sidebar (unless the router drew it), and the URL for ``page``."""
+    """Session defaults, the sidebar (unless the router drew it), and the URL for ``page``.
+
+    On the session's first page, whatever its link asked for and the view does not show is named in a
+    warning (a link never opens another view silently).
+    """
     init_session()
     settings = st.session_state.get(_ROUTED)
     if settings is None:
         settings = render_sidebar()
-    write_query_params(page)
+    view = {
+        "data": settings.link_data,
+        "image": settings.sample.name,
+        "ga": settings.ga.name,
+        "gald": settings.gald.name,
+    }
+    problems = link_problems(**view, names=settings.names, size=settings.sample.image.shape[:2])
+    if problems:
+        st.warning("This link could not be restored in full: " + "; ".join(problems) + ".")
+    write_query_params(page, **view)
     return settings

@@ -29,6 +29,7 @@ from gald_viz.metrics.conventions import (
     threshold_index,
 )
 from gald_viz.metrics.scoring import score_image
+from gald_viz.roots import PathNotAllowedError, confine
 from gald_viz.store import ResultsStore, StoreError
 from gald_viz.tables import table_v_csv, table_v_latex
 from gald_viz.viz import table_v as tv
@@ -93,8 +94,10 @@ class StoredRuns:
 def stored_runs(db_path: str, open_store: Callable[[str], ResultsStore]) -> StoredRuns:
     """Open the results database with ``open_store`` (the app's cached opener) and list its runs."""
     try:
-        store = open_store(db_path)
+        store = open_store(str(confine(db_path, "Results database")))
         return StoredRuns(store, store.runs())
+    except PathNotAllowedError as err:
+        return StoredRuns(None, pd.DataFrame(), warning=f"{err}. Showing live and published results only.")
     except StoreError as err:
         if err.reason == "missing":
             info = f"{db_path}: no results database yet. Run an evaluation below; live and published rows"
@@ -329,6 +332,7 @@ def evaluate(
     Raises:
         ValueError: a job cannot run (StoreError and JobError among them).
     """
+    db = str(confine(db, "Results database"))
     ids = []
     for i, model in enumerate(models):
 
