@@ -91,7 +91,8 @@ def _open(source: str | os.PathLike | bytes, label: str, max_pixels: int) -> Ima
         raise ImageReadError(f"{label}: refused, too many pixels to decode safely ({_reason(err)})") from err
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise ImageReadError(
-            f"{label}: not an image file of a supported format (by its content it is none of {', '.join(FORMATS)})"
+            f"{label}: not an image file of a supported format "
+            f"(by its content it is none of {', '.join(FORMATS)})"
         ) from err
     if image.format not in _OPENED_AS:
         raise ImageReadError(f"{label}: {image.format} images are not supported ({', '.join(FORMATS)} are)")
