@@ -18,7 +18,12 @@ from gald_viz.jobs import run_job
 from gald_viz.models import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/home.py", "pages/ga_vs_gald.py", "pages/local_distribution.py", "pages/boundary_f.py"]
+PAGES = [
+    "app_pages/home.py",
+    "app_pages/ga_vs_gald.py",
+    "app_pages/local_distribution.py",
+    "app_pages/boundary_f.py",
+]
 TIMEOUT = 120
 
 
@@ -70,7 +75,7 @@ def test_page_renders_on_its_own(page):
 
 
 def test_compare_follows_image_model_and_threshold_widgets():
-    at = run("pages/ga_vs_gald.py")
+    at = run("app_pages/ga_vs_gald.py")
     assert_clean(at)
     names = at.selectbox(key="sb.image").options
     before = frame(at, "GALD fixes")
@@ -92,7 +97,7 @@ def test_compare_follows_image_model_and_threshold_widgets():
 
 
 def test_local_distribution_click_moves_the_view():
-    at = run("pages/local_distribution.py")
+    at = run("app_pages/local_distribution.py")
     assert_clean(at)
     start = native_pixel(at)
     weights0 = at.table[0].value.to_numpy()
@@ -115,7 +120,7 @@ def test_local_distribution_click_moves_the_view():
 
 
 def test_local_distribution_says_what_a_model_lacks():
-    at = run("pages/local_distribution.py")
+    at = run("app_pages/local_distribution.py")
     at.selectbox(key="sb.gald_model").set_value("synthcity/cgnl_ldv1").run()
     assert_clean(at)
     notes = [i.value for i in at.info]
@@ -131,7 +136,7 @@ def test_local_distribution_says_what_a_model_lacks():
 
 
 def test_url_reopens_the_view():
-    at = AppTest.from_file(str(ROOT / "pages/local_distribution.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/local_distribution.py"), default_timeout=TIMEOUT)
     at.query_params.update(
         {
             "image": "synthcity_000000_000002",
@@ -149,7 +154,7 @@ def test_url_reopens_the_view():
 
 
 def test_missing_folder_and_cuda_choice_keep_the_app_usable(tmp_path):
-    at = run("pages/home.py")
+    at = run("app_pages/home.py")
     at.selectbox(key="sb.source").set_value("Cityscapes folder").run()
     at.text_input(key="sb.cityscapes_root").set_value(str(tmp_path / "nowhere")).run()
     assert not at.exception
@@ -166,7 +171,7 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
     db = tmp_path / "results.sqlite"
     for model in ("synthcity/aspp", "synthcity/aspp_ldv2"):
         run_job(model, "synthcity:val:size=256x512", limit=2, device="cpu", db=db, progress=False)
-    at = run("pages/boundary_f.py")
+    at = run("app_pages/boundary_f.py")
     at.text_input(key="bf.db").set_value(str(db)).run()
     assert_clean(at)
     table = frame(at, "mean")
@@ -184,7 +189,7 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
 
 def test_boundary_page_runs_an_evaluation_job(tmp_path):
     db = tmp_path / "job.sqlite"
-    at = run("pages/boundary_f.py")
+    at = run("app_pages/boundary_f.py")
     at.text_input(key="bf.db").set_value(str(db)).run()
     assert any("no results database yet" in i.value for i in at.info)
     at.number_input(key="bf.job_images").set_value(1).run()
@@ -198,7 +203,7 @@ def test_boundary_page_runs_an_evaluation_job(tmp_path):
 def test_boundary_page_survives_a_corrupt_store(tmp_path):
     bad = tmp_path / "broken.sqlite"
     bad.write_bytes(b"this is not a database" * 100)
-    at = run("pages/boundary_f.py")
+    at = run("app_pages/boundary_f.py")
     at.text_input(key="bf.db").set_value(str(bad)).run()
     assert not at.exception and not at.error
     assert any("broken.sqlite" in w.value for w in at.warning)

@@ -1,7 +1,7 @@
 """Page plumbing: every page starts with :func:`page_setup`, whether app.py routed to it or not.
 
 When app.py runs a page it has already drawn the shared sidebar; the settings it resolved wait in the
-session for that one run. A page opened on its own (``AppTest.from_file("pages/ga_vs_gald.py")``) finds
+session for that one run. A page opened on its own (``AppTest.from_file("app_pages/ga_vs_gald.py")``) finds
 none and draws the sidebar itself, so it behaves the same.
 """
 

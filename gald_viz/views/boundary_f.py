@@ -3,7 +3,7 @@
 GALD (Li et al., IEEE TIP 2021) Table V layout: rows model × threshold, columns the 19 classes and their
 mean, in %. Row blocks come from runs in the results store (:mod:`gald_viz.metrics.runs`), from live
 scores of the current image (:func:`gald_viz.viz.compare.image_scores`) and from the paper. Everything
-here is plain data (frames, figures, texts) so ``pages/boundary_f.py`` only lays it out and tests need
+here is plain data (frames, figures, texts) so ``app_pages/boundary_f.py`` only lays it out and tests need
 no Streamlit.
 """
 
