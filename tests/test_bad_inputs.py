@@ -625,7 +625,7 @@ def app_models(monkeypatch, tiny_checkpoints) -> dict[str, Path]:
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=APP_TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=APP_TIMEOUT).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
