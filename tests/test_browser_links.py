@@ -146,6 +146,20 @@ def _query(page) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
 
 
+def _inputs(page, timeout: float = 60) -> dict[str, str]:
+    """Label → shown value of every input widget (selectboxes, number inputs, sliders)."""
+    deadline, last = time.time() + timeout, None
+    while True:
+        pairs = page.evaluate(
+            "[...document.querySelectorAll('input')].map(i => [i.getAttribute('aria-label'), i.value])"
+        )
+        shown = {label: value for label, value in pairs if label}
+        if ("Image" in shown and shown == last) or time.time() > deadline:
+            return shown  # the same values twice in a row: the widgets have been drawn
+        last = shown
+        time.sleep(1.0)
+
+
 def _native(page) -> str:
     return page.locator("p", has_text="Native pixel:").first.inner_text()
 
@@ -191,8 +205,11 @@ def test_a_permalink_opens_the_same_view_in_a_new_context():
         assert second.locator('[data-testid="stAlert"]', has_text="could not be restored").count() == 0
         assert _native(second) == native
         assert _query(second) == view
-        sidebar = second.locator('[data-testid="stSidebar"]').inner_text()
-        assert "synthcity_000000_000022" in sidebar and "synthcity/aspp_ldv1" in sidebar
+        shown = _inputs(second)
+        assert shown.get("Image") == "synthcity_000000_000022", shown
+        assert shown.get("SynthCity val images") == "25", shown
+        assert (shown.get("GA model"), shown.get("GALD model")) == ("synthcity/aspp", "synthcity/aspp_ldv1")
+        assert shown.get("GA features X_g as") == "PCA → RGB", shown
         chosen = second.locator('[data-testid="stButtonGroup"] [aria-checked="true"]')
         assert "GA model" in chosen.first.inner_text()
         second.screenshot(path=str(SHOTS / "permalink.png"), full_page=True)
