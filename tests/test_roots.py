@@ -1,7 +1,6 @@
 """gald_viz.roots: the app opens paths only under its roots, and a refusal says nothing about the path."""
 
 import os
-from pathlib import Path
 
 import pytest
 
