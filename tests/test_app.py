@@ -283,3 +283,85 @@ def test_uploaded_image_and_label_map():
         bad = _Upload("broken.png", image)
         bad._data = b"\x89PNG not really"
         _uploaded_sample(bad, None)
+
+
+def _warnings(at: AppTest) -> str:
+    return "\n".join(w.value for w in at.warning)
+
+
+def test_a_link_carries_the_data_count_so_a_later_image_opens():
+    # The default shows 20 images; without the count in the link, image 22 silently became image 0.
+    at = run(
+        "app.py",
+        page="compare",
+        data="synthcity:val:count=25",
+        image="synthcity_000000_000022",
+        threshold="9",
+    )
+    assert_clean(at)
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000022"
+    assert at.number_input(key="sb.synthcity_count").value == 25
+    assert "could not be restored" not in _warnings(at)
+    assert at.query_params["data"] == "synthcity:val:count=25"
+    assert at.query_params["image"] == "synthcity_000000_000022"
+    assert at.query_params["threshold"] == "9"
+
+
+def test_a_link_that_cannot_be_honoured_says_what(tmp_path, monkeypatch):
+    monkeypatch.setenv("GALD_VIZ_ROOTS", str(tmp_path / "only_here"))
+    secret = tmp_path / "secret.safetensors"
+    secret.write_bytes(b"\x00" * 8 + b"{secret}")
+    at = run(
+        "app_pages/local_distribution.py",
+        image="synthcity_000000_000099",
+        ga=str(secret),
+        gald="../../etc/passwd",
+        data="folders:/etc,/etc",
+        threshold="7",
+        x="12abc",
+        y="3",
+        inspect="both",
+        features="everything",
+    )
+    assert not at.exception
+    text = _warnings(at)
+    assert "could not be restored" in text
+    for part in (
+        "image 'synthcity_000000_000099' is not among the 20 images of synthcity:val:count=20",
+        f"GA model: GA model checkpoint {str(secret)!r}: outside the folders this app may open",
+        "GALD model: GALD model checkpoint '../../etc/passwd': outside the folders",
+        "data source 'folders:/etc,/etc': Images folder '/etc': outside the folders",
+        "tolerance '7': not one of 3/5/9/12 px",
+        "pixel x='12abc', y='3': not a pixel",
+        "inspect 'both'",
+        "features 'everything'",
+    ):
+        assert part in text, part
+    assert "secret}" not in text and "root:" not in text
+    # The view shown is the default, and the URL now says so.
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000000"
+    assert at.query_params["ga"] == "synthcity/aspp" and at.query_params["gald"] == "synthcity/aspp_ldv2"
+    assert at.query_params["data"] == "synthcity:val:count=20"
+
+
+def test_sidebar_and_store_paths_outside_the_roots_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("GALD_VIZ_ROOTS", str(tmp_path / "only_here"))
+    at = run("app_pages/home.py")
+    at.selectbox(key="sb.source").set_value("Folder of images + labels").run()
+    at.text_input(key="sb.images_dir").set_value("/etc").run()
+    at.text_input(key="sb.labels_dir").set_value("/etc").run()
+    assert not at.exception
+    assert any("Images folder '/etc': outside the folders this app may open" in e.value for e in at.error)
+    at.selectbox(key="sb.gald_model").set_value("checkpoint file…").run()
+    at.text_input(key="sb.gald_path").set_value("/etc/shadow").run()
+    assert any("GALD model checkpoint '/etc/shadow': outside" in e.value for e in at.error)
+
+    db = tmp_path / "elsewhere" / "made.sqlite"
+    at = run("app_pages/boundary_f.py")
+    at.text_input(key="bf.db").set_value(str(db)).run()
+    assert any(f"Results database {str(db)!r}: outside" in w.value for w in at.warning)
+    at.number_input(key="bf.job_images").set_value(1).run()
+    at.button(key="bf.run_job").click().run()
+    assert not at.exception
+    assert any("Evaluation failed: Results database" in e.value for e in at.error)
+    assert not db.parent.exists()
