@@ -26,7 +26,6 @@ from gald_viz.viz.features import FEATURE_VIEWS
 
 DEFAULT_GA_MODEL = "synthcity/aspp"
 DEFAULT_GALD_MODEL = "synthcity/aspp_ldv2"
-BUNDLED_PREFIX = "synthcity/"
 OTHER_CHECKPOINT = "checkpoint file…"
 """The model-picker entry that reveals a path field for any checkpoint file."""
 
