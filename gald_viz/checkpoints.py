@@ -331,7 +331,7 @@ def load_model(
     kind = _sniff(data)
     if kind == "unknown":
         raise CheckpointError(
-            f"{where}: not a checkpoint (neither safetensors nor a torch.save file; first bytes {data[:8]!r})"
+            f"{where}: not a checkpoint (by its first bytes neither safetensors nor a torch.save file)"
         )
     if kind == "safetensors":
         tensors, metadata = _read_safetensors(data, where)

@@ -15,3 +15,12 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def tmp_is_an_app_root(tmp_path_factory, monkeypatch):
+    """Pytest's temporary folders are roots the app may open (gald_viz.roots), as an operator would add.
+
+    Tests of the confinement itself set ``GALD_VIZ_ROOTS`` themselves.
+    """
+    monkeypatch.setenv("GALD_VIZ_ROOTS", str(tmp_path_factory.getbasetemp()))

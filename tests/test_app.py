@@ -19,7 +19,12 @@ from gald_viz.jobs import run_job
 from gald_viz.models import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/home.py", "pages/ga_vs_gald.py", "pages/local_distribution.py", "pages/boundary_f.py"]
+PAGES = [
+    "app_pages/home.py",
+    "app_pages/ga_vs_gald.py",
+    "app_pages/local_distribution.py",
+    "app_pages/boundary_f.py",
+]
 TIMEOUT = 120
 
 
@@ -71,7 +76,7 @@ def test_page_renders_on_its_own(page):
 
 
 def test_compare_follows_image_model_and_threshold_widgets():
-    at = run("pages/ga_vs_gald.py")
+    at = run("app_pages/ga_vs_gald.py")
     assert_clean(at)
     names = at.selectbox(key="sb.image").options
     before = frame(at, "GALD fixes")
@@ -93,7 +98,7 @@ def test_compare_follows_image_model_and_threshold_widgets():
 
 
 def test_local_distribution_click_moves_the_view():
-    at = run("pages/local_distribution.py")
+    at = run("app_pages/local_distribution.py")
     assert_clean(at)
     start = native_pixel(at)
     weights0 = at.table[0].value.to_numpy()
@@ -116,7 +121,7 @@ def test_local_distribution_click_moves_the_view():
 
 
 def test_local_distribution_says_what_a_model_lacks():
-    at = run("pages/local_distribution.py")
+    at = run("app_pages/local_distribution.py")
     at.selectbox(key="sb.gald_model").set_value("synthcity/cgnl_ldv1").run()
     assert_clean(at)
     notes = [i.value for i in at.info]
@@ -132,7 +137,7 @@ def test_local_distribution_says_what_a_model_lacks():
 
 
 def test_url_reopens_the_view():
-    at = AppTest.from_file(str(ROOT / "pages/local_distribution.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/local_distribution.py"), default_timeout=TIMEOUT)
     at.query_params.update(
         {
             "image": "synthcity_000000_000002",
@@ -150,7 +155,7 @@ def test_url_reopens_the_view():
 
 
 def test_missing_folder_and_cuda_choice_keep_the_app_usable(tmp_path):
-    at = run("pages/home.py")
+    at = run("app_pages/home.py")
     at.selectbox(key="sb.source").set_value("Cityscapes folder").run()
     at.text_input(key="sb.cityscapes_root").set_value(str(tmp_path / "nowhere")).run()
     assert not at.exception
@@ -167,7 +172,7 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
     db = tmp_path / "results.sqlite"
     for model in ("synthcity/aspp", "synthcity/aspp_ldv2"):
         run_job(model, "synthcity:val:size=256x512", limit=2, device="cpu", db=db, progress=False)
-    at = run("pages/boundary_f.py")
+    at = run("app_pages/boundary_f.py")
     at.text_input(key="bf.db").set_value(str(db)).run()
     assert_clean(at)
     table = frame(at, "mean")
@@ -193,7 +198,7 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
 
 def test_boundary_page_runs_an_evaluation_job(tmp_path):
     db = tmp_path / "job.sqlite"
-    at = run("pages/boundary_f.py")
+    at = run("app_pages/boundary_f.py")
     at.text_input(key="bf.db").set_value(str(db)).run()
     assert any("no results database yet" in i.value for i in at.info)
     at.number_input(key="bf.job_images").set_value(1).run()
@@ -210,7 +215,7 @@ def test_boundary_page_runs_an_evaluation_job(tmp_path):
 def test_boundary_page_survives_a_corrupt_store(tmp_path):
     bad = tmp_path / "broken.sqlite"
     bad.write_bytes(b"this is not a database" * 100)
-    at = run("pages/boundary_f.py")
+    at = run("app_pages/boundary_f.py")
     at.text_input(key="bf.db").set_value(str(bad)).run()
     assert not at.exception and not at.error
     assert any("broken.sqlite" in w.value for w in at.warning)
@@ -311,7 +316,7 @@ def test_compare_on_a_300x500_upload_picks_each_tolerance_by_its_threshold():
     from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS
 
     scene = open_source("synthcity:val:count=1,size=300x500")[0]
-    at = run("pages/ga_vs_gald.py")
+    at = run("app_pages/ga_vs_gald.py")
     at.selectbox(key="sb.source").set_value("Upload an image").run()
     at.file_uploader(key="sb.upload").set_value(("street.png", _png(scene.image), "image/png"))
     at.file_uploader(key="sb.upload_label").set_value(("street_trainIds.png", _png(scene.label), "image/png"))
@@ -334,7 +339,7 @@ def test_compare_on_a_300x500_upload_picks_each_tolerance_by_its_threshold():
 
 
 def test_compare_says_what_differs_between_the_models_and_when_the_source_fell_back(tmp_path):
-    at = run("pages/ga_vs_gald.py")
+    at = run("app_pages/ga_vs_gald.py")
     assert_clean(at)
     assert not at.warning
     assert any(e.label.startswith("The models differ only in local distribution") for e in at.expander)
@@ -353,3 +358,85 @@ def test_compare_says_what_differs_between_the_models_and_when_the_source_fell_b
         w.value for w in at.main.warning if w.value.startswith("The Cityscapes folder could not be opened")
     ]
     assert len(notice) == 1 and "Showing synthcity" in notice[0] and "not your data" in notice[0], notice
+
+
+def _warnings(at: AppTest) -> str:
+    return "\n".join(w.value for w in at.warning)
+
+
+def test_a_link_carries_the_data_count_so_a_later_image_opens():
+    # The default shows 20 images; without the count in the link, image 22 silently became image 0.
+    at = run(
+        "app.py",
+        page="compare",
+        data="synthcity:val:count=25",
+        image="synthcity_000000_000022",
+        threshold="9",
+    )
+    assert_clean(at)
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000022"
+    assert at.number_input(key="sb.synthcity_count").value == 25
+    assert "could not be restored" not in _warnings(at)
+    assert at.query_params["data"] == "synthcity:val:count=25"
+    assert at.query_params["image"] == "synthcity_000000_000022"
+    assert at.query_params["threshold"] == "9"
+
+
+def test_a_link_that_cannot_be_honoured_says_what(tmp_path, monkeypatch):
+    monkeypatch.setenv("GALD_VIZ_ROOTS", str(tmp_path / "only_here"))
+    secret = tmp_path / "secret.safetensors"
+    secret.write_bytes(b"\x00" * 8 + b"{secret}")
+    at = run(
+        "app_pages/local_distribution.py",
+        image="synthcity_000000_000099",
+        ga=str(secret),
+        gald="../../etc/passwd",
+        data="folders:/etc,/etc",
+        threshold="7",
+        x="12abc",
+        y="3",
+        inspect="both",
+        features="everything",
+    )
+    assert not at.exception
+    text = _warnings(at)
+    assert "could not be restored" in text
+    for part in (
+        "image 'synthcity_000000_000099' is not among the 20 images of synthcity:val:count=20",
+        f"GA model: GA model checkpoint {str(secret)!r}: outside the folders this app may open",
+        "GALD model: GALD model checkpoint '../../etc/passwd': outside the folders",
+        "data source 'folders:/etc,/etc': Images folder '/etc': outside the folders",
+        "tolerance '7': not one of 3/5/9/12 px",
+        "pixel x='12abc', y='3': not a pixel",
+        "inspect 'both'",
+        "features 'everything'",
+    ):
+        assert part in text, part
+    assert "secret}" not in text and "root:" not in text
+    # The view shown is the default, and the URL now says so.
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000000"
+    assert at.query_params["ga"] == "synthcity/aspp" and at.query_params["gald"] == "synthcity/aspp_ldv2"
+    assert at.query_params["data"] == "synthcity:val:count=20"
+
+
+def test_sidebar_and_store_paths_outside_the_roots_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("GALD_VIZ_ROOTS", str(tmp_path / "only_here"))
+    at = run("app_pages/home.py")
+    at.selectbox(key="sb.source").set_value("Folder of images + labels").run()
+    at.text_input(key="sb.images_dir").set_value("/etc").run()
+    at.text_input(key="sb.labels_dir").set_value("/etc").run()
+    assert not at.exception
+    assert any("Images folder '/etc': outside the folders this app may open" in e.value for e in at.error)
+    at.selectbox(key="sb.gald_model").set_value("checkpoint file…").run()
+    at.text_input(key="sb.gald_path").set_value("/etc/shadow").run()
+    assert any("GALD model checkpoint '/etc/shadow': outside" in e.value for e in at.error)
+
+    db = tmp_path / "elsewhere" / "made.sqlite"
+    at = run("app_pages/boundary_f.py")
+    at.text_input(key="bf.db").set_value(str(db)).run()
+    assert any(f"Results database {str(db)!r}: outside" in w.value for w in at.warning)
+    at.number_input(key="bf.job_images").set_value(1).run()
+    at.button(key="bf.run_job").click().run()
+    assert not at.exception
+    assert any("Evaluation failed: Results database" in e.value for e in at.error)
+    assert not db.parent.exists()

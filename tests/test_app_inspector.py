@@ -9,6 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "app_pages/local_distribution.py"
 TIMEOUT = 180
 
 
@@ -23,7 +24,9 @@ def clean(at: AppTest) -> AppTest:
 
 
 def test_zoomed_clicks_map_to_native_pixels_and_clicks_are_taken_once():
-    at = clean(AppTest.from_file(str(ROOT / "pages/local_distribution.py"), default_timeout=TIMEOUT).run())
+    at = clean(
+        AppTest.from_file(str(ROOT / "app_pages/local_distribution.py"), default_timeout=TIMEOUT).run()
+    )
     assert native_pixel(at) == "**Native pixel:** `x=1024, y=512`"
     window = dict(at.session_state["ld.zoom_window"])
     # ×4 by default: 384×256 screen px show 96×64 native px centred on the point.
@@ -53,7 +56,9 @@ def test_zoomed_clicks_map_to_native_pixels_and_clicks_are_taken_once():
 
 
 def test_knockout_applies_live_with_score_changes():
-    at = clean(AppTest.from_file(str(ROOT / "pages/local_distribution.py"), default_timeout=TIMEOUT).run())
+    at = clean(
+        AppTest.from_file(str(ROOT / "app_pages/local_distribution.py"), default_timeout=TIMEOUT).run()
+    )
     assert at.selectbox(key="ld.knockout").options == [
         "none",
         "ldv2.kernel=uniform",

@@ -18,7 +18,7 @@ from gald_viz.views import mechanisms as mv
 from gald_viz.viz.mechanism_figures import NOT_ESTABLISHED
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "pages/mechanisms.py"
+PAGE = "app_pages/mechanisms.py"
 TIMEOUT = 120
 DATA = "synthcity:val:size=64x128"
 

@@ -92,6 +92,22 @@ problem, and unusual but valid input (RGBA, grey, palette, 16-bit, CMYK, 1×1 px
 | app_compare_missing_folder    | Compare, folder source, empty/missing   | app   | main-area notice      |
 | app_boundary_runs_unmatched   | Boundary, runs over different images    | app   | warning, common rows  |
 | app_boundary_nothing_chosen   | Boundary, no classes and no export rows | app   | mean only, says so    |
+| url_model_traversal           | ?ga=/etc/shadow&gald=../../etc/passwd   | app   | warning, defaults     |
+| url_data_outside_roots        | ?data=folders:/etc,/etc                 | app   | warning, SynthCity    |
+| url_bad_value[threshold]      | ?threshold=7                            | app   | warning names 7       |
+| url_bad_value[pixel]          | ?x=-5&y=1e3                             | app   | warning, centre pixel |
+| url_bad_value[count]          | ?data=synthcity:val:count=100000        | app   | warning, 20 images    |
+| url_bad_value[inspect]        | ?inspect=both                           | app   | warning names both    |
+| url_bad_value[upload]         | ?data=upload                            | app   | "upload it again"     |
+| app_folder_outside_roots      | Images folder /etc, then a missing one  | app   | same refusal for both |
+| app_db_symlink_out            | results DB through a link out of a root | app   | refused, none created |
+| disguised_format[eps]         | EPS saved as photo.png                  | lib   | refused, no Ghostscript|
+| disguised_format[gif]         | GIF saved as photo.png                  | lib   | "not an image file"   |
+| disguised_format[tga]         | TGA saved as photo.png                  | lib   | "not an image file"   |
+| unreadable_image              | image whose open() is denied            | lib   | "cannot be read (Per…"|
+| checkpoint_bytes_not_echoed   | "SECRETpw" + 4 kB junk as a checkpoint  | lib   | no file bytes quoted  |
+| cli_folders_disguised_format  | folders, an EPS as pred a.png           | cli   | exit 2, names a.png   |
+| app_upload_eps                | EPS uploaded as street.png              | app   | st.error names it     |
 """
 
 from __future__ import annotations
@@ -656,7 +672,7 @@ def app_models(monkeypatch, tiny_checkpoints) -> dict[str, Path]:
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=APP_TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=APP_TIMEOUT).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -1096,3 +1112,150 @@ def test_app_boundary_nothing_chosen(app_models, tmp_path):
     assert (
         view.Table(shown, [], [], "x").latex(shown, []).startswith("% Boundary F-score: no rows were chosen")
     )
+
+
+# -- paths, links and formats (issue 13: items 6, 7, 10, 13) --------------------------------------------
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n0 0 moveto 8 8 lineto stroke\nshowpage\n%%EOF\n"
+
+
+def _link(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=APP_TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _link_warning(at: AppTest) -> str:
+    texts = [w.value for w in at.warning if "could not be restored" in w.value]
+    assert len(texts) == 1, [w.value for w in at.warning]
+    return texts[0]
+
+
+def _only_roots(monkeypatch, root: Path, models: dict[str, Path]) -> None:
+    """The app's roots: ``root`` and the tiny models' folder (besides the working folder)."""
+    root.mkdir(exist_ok=True)
+    monkeypatch.setenv("GALD_VIZ_ROOTS", os.pathsep.join([str(root), str(models["aspp"].parent)]))
+
+
+def test_url_model_traversal(app_models, tmp_path, monkeypatch):
+    _only_roots(monkeypatch, tmp_path / "root", app_models)
+    at = _link("home.py", ga="/etc/shadow", gald="../../etc/passwd")
+    text = _link_warning(at)
+    assert "'/etc/shadow': outside the folders" in text and "'../../etc/passwd': outside the folders" in text
+    assert not at.error, [e.value for e in at.error]
+    assert at.query_params["ga"] == state.DEFAULT_GA_MODEL
+
+
+def test_url_data_outside_roots(app_models, tmp_path, monkeypatch):
+    _only_roots(monkeypatch, tmp_path / "root", app_models)
+    at = _link("home.py", data="folders:/etc,/etc", image="passwd")
+    text = _link_warning(at)
+    assert "Images folder '/etc': outside the folders" in text and "image 'passwd' is not among" in text
+    assert at.selectbox(key="sb.source").value == state.SOURCES[0]
+    assert "passwd" not in "\n".join(m.value for m in at.markdown)
+
+
+BAD_URL_VALUES = {
+    "threshold": ({"threshold": "7"}, "tolerance '7': not one of 3/5/9/12 px"),
+    "pixel": ({"x": "-5", "y": "1e3"}, "pixel x='-5', y='1e3': not a pixel"),
+    "count": ({"data": "synthcity:val:count=100000"}, "SynthCity val at 1024×2048, seed 0, 1–500 images"),
+    "inspect": ({"inspect": "both"}, "inspect 'both': not one of gald, ga"),
+    "upload": ({"data": "upload"}, "upload it again"),
+}
+
+
+@pytest.mark.parametrize("value", list(BAD_URL_VALUES))
+def test_url_bad_value(app_models, value):
+    params, problem = BAD_URL_VALUES[value]
+    at = _link("home.py", **params)
+    assert problem in _link_warning(at)
+    assert at.number_input(key="sb.synthcity_count").value == state.DEFAULT_SYNTHCITY_COUNT
+
+
+def test_app_folder_outside_roots(app_models, tmp_path, monkeypatch):
+    _only_roots(monkeypatch, tmp_path / "root", app_models)
+    (tmp_path / "x_exists").mkdir()
+    Image.fromarray(RGB).save(tmp_path / "x_exists" / "a.png")
+    at = open_page("home.py")
+    at.selectbox(key="sb.source").set_value(state.SOURCES[2]).run()
+    messages = []
+    for folder in (tmp_path / "x_exists", tmp_path / "x_missing"):
+        at.text_input(key="sb.images_dir").set_value(str(folder)).run()
+        at.text_input(key="sb.labels_dir").set_value(str(folder)).run()
+        assert not at.exception, [e.message for e in at.exception]
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and f"Images folder {str(folder)!r}: outside" in errors[0], errors
+        messages.append(errors[0].replace(folder.name, "NAME"))
+    assert messages[0] == messages[1]  # existence is not revealed
+    assert "synthcity" in shown_image(at)
+
+
+def test_app_db_symlink_out(app_models, tmp_path, monkeypatch):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    _only_roots(monkeypatch, root, app_models)
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    at = _boundary_page(root / "link" / "results.sqlite")
+    assert any("Results database" in w.value and "outside the folders" in w.value for w in at.warning)
+    at.number_input(key="bf.job_images").set_value(1)
+    at.button(key="bf.run_job").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(e.value.startswith("Evaluation failed: Results database") for e in at.error)
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["eps", "gif", "tga"])
+def test_disguised_format(tmp_path, monkeypatch, fmt):
+    from PIL import EpsImagePlugin
+
+    data = EPS if fmt == "eps" else encode(Image.fromarray(RGB), fmt.upper())
+    path = tmp_path / "photo.png"
+    path.write_bytes(data)
+    started = []
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: started.append(a))
+    with pytest.raises(ImageReadError, match=re.escape(str(path)) + ": not an image file of a supported"):
+        read_image(path)
+    assert started == []
+
+
+def test_unreadable_image(tmp_path, monkeypatch):
+    import builtins
+
+    path = tmp_path / "locked.png"
+    Image.fromarray(RGB).save(path)
+    real_open = builtins.open
+
+    def denied(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", denied)
+    with pytest.raises(
+        ImageReadError, match=re.escape(str(path)) + r": cannot be read \(Permission denied\)"
+    ):
+        read_image(path)
+
+
+def test_checkpoint_bytes_not_echoed(tmp_path):
+    path = tmp_path / "junk.pt"
+    path.write_bytes(b"SECRETpw" + np.random.default_rng(3).bytes(4096))
+    with pytest.raises(CheckpointError, match="not a checkpoint") as err:
+        load_model(path)
+    assert "SECRET" not in str(err.value) and "\\x" not in str(err.value)
+
+
+def test_cli_folders_disguised_format(tmp_path):
+    pred_dir, gt_dir = _label_folders(tmp_path, RGB[:, :, 0], RGB[:, :, 1])
+    (pred_dir / "a.png").write_bytes(EPS)
+    proc = cli("gald_viz.evaluate", "folders", "--pred", str(pred_dir), "--gt", str(gt_dir))
+    assert_user_error(proc, str(pred_dir / "a.png"), "not an image file of a supported format")
+
+
+def test_app_upload_eps(app_models):
+    at = upload(open_page("home.py"), ("street.png", EPS))
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("street.png: not an image file of a supported"), errors
+    assert "PS-Adobe" not in errors[0]

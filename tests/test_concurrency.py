@@ -162,7 +162,7 @@ def app_models(monkeypatch, tmp_path_factory):
 
 def local_distribution_session(image: str) -> AppTest:
     """A Local distribution session on ``image`` that also records the full GA features (PCA view)."""
-    at = AppTest.from_file(str(ROOT / "pages" / "local_distribution.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "local_distribution.py"), default_timeout=120)
     at.query_params["image"] = image
     at.session_state["ld.ga_view"] = "PCA → RGB"
     return at

@@ -1,6 +1,7 @@
 """read_image / read_label_map: formats, modes, EXIF orientation, and clear refusals."""
 
 import io
+import os
 import struct
 import zlib
 
@@ -179,3 +180,100 @@ def test_write_png_refuses_what_it_cannot_store_losslessly(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         write_png(tmp_path / "x.png", np.zeros((2, 2, 4), np.uint8))
     assert not (tmp_path / "x.png").exists()
+
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n0 0 moveto 10 10 lineto stroke\nshowpage\n%%EOF\n"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data"),
+    [
+        ("EPS", EPS),
+        ("GIF", None),
+        ("PPM", None),
+        ("ICO", None),
+        ("TGA", None),
+    ],
+)
+def test_other_pillow_formats_named_png_are_refused_by_content(tmp_path, monkeypatch, fmt, data):
+    """No other Pillow plugin is ever asked (an EPS would start Ghostscript wherever it is installed)."""
+    if data is None:
+        buf = io.BytesIO()
+        Image.fromarray(RGB).save(buf, fmt)
+        data = buf.getvalue()
+    path = tmp_path / "photo.png"
+    path.write_bytes(data)
+    from PIL import EpsImagePlugin
+
+    started = []
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: started.append(a) or b"")
+    for read in (read_image, read_label_map):
+        with pytest.raises(
+            ImageReadError, match=r"photo\.png: not an image file of a supported format"
+        ) as err:
+            read(path)
+        assert "PS-Adobe" not in str(err.value)
+        with pytest.raises(ImageReadError, match="<uploaded bytes>"):
+            read(data)
+    assert started == []
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "TIFF", "WEBP"])
+def test_supported_formats_are_read_whatever_their_name(tmp_path, fmt):
+    buf = io.BytesIO()
+    Image.fromarray(RGB).save(buf, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    path = tmp_path / "named_wrongly.gif"
+    path.write_bytes(buf.getvalue())
+    out = read_image(path)
+    assert out.shape == RGB.shape
+    if fmt != "JPEG":
+        np.testing.assert_array_equal(out, RGB)
+
+
+def test_file_size_limit_applies_before_reading(tmp_path, monkeypatch):
+    import gald_viz.data.images as images
+
+    path = _save(tmp_path, Image.fromarray(RGB), "big.png")
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", path.stat().st_size - 1)
+    with pytest.raises(ImageReadError, match=r"big\.png: .* bytes exceeds the limit"):
+        read_image(path)
+    with pytest.raises(ImageReadError, match="exceeds the limit"):
+        read_image(path.read_bytes())
+
+
+def test_unreadable_file_is_an_image_read_error(tmp_path):
+    path = _save(tmp_path, Image.fromarray(RGB), "locked.png")
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as a user who can read any file (root)")
+        with pytest.raises(ImageReadError, match=r"locked\.png: cannot be read \(Permission denied\)"):
+            read_image(path)
+    finally:
+        path.chmod(0o644)
+
+
+def test_unreadable_file_as_root_via_a_failing_open(tmp_path, monkeypatch):
+    """Root reads any file, so the PermissionError is raised by open() itself here."""
+    import builtins
+
+    path = _save(tmp_path, Image.fromarray(RGB), "locked.png")
+    real_open = builtins.open
+
+    def deny(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", deny)
+    with pytest.raises(ImageReadError, match=r"locked\.png: cannot be read \(Permission denied\)"):
+        read_label_map(path)
+
+
+def test_decoder_messages_never_quote_file_bytes():
+    """Pillow quotes chunk ids and markers in some messages (``broken PNG file (chunk b'...')``)."""
+    from gald_viz.data.images import _reason
+
+    assert _reason(SyntaxError("broken PNG file (chunk b'SeCr')")) == "broken PNG file (chunk …)"
+    assert _reason(OSError('bad marker b"\\xff\\xd9secret"')) == "bad marker …"
+    assert len(_reason(OSError("x" * 1000))) <= 161

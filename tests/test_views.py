@@ -80,9 +80,9 @@ def test_one_page_table_for_navigation_and_guide():
     assert PAGES[0] is HOME and len({p.id for p in PAGES}) == len(PAGES)
     assert all((ROOT / p.path).is_file() for p in PAGES)
     assert all(p.description for p in PAGES if p is not HOME)
-    assert {p.id: p.path for p in PAGES}["compare"] == "pages/ga_vs_gald.py"
+    assert {p.id: p.path for p in PAGES}["compare"] == "app_pages/ga_vs_gald.py"
     app = (ROOT / "app.py").read_text(encoding="utf-8")
-    home = (ROOT / "pages" / "home.py").read_text(encoding="utf-8")
+    home = (ROOT / "app_pages" / "home.py").read_text(encoding="utf-8")
     # Neither file lists pages by hand any more.
     assert not any(p.path in app or p.path in home for p in PAGES)
 

@@ -3,13 +3,17 @@
 Reading a user's image or label map safely: any common format and mode in, uint8 out.
 
 Images come back as H×W×3 uint8 RGB whatever the file holds (RGB, RGBA, grey, palette, 16-bit,
-CMYK), turned upright by their EXIF orientation. Files that are empty, truncated, not images, or so
-large that decoding them would exhaust memory (a "decompression bomb") are refused with an
-:class:`ImageReadError` that names the file.
+CMYK), turned upright by their EXIF orientation. Only the formats in :data:`FORMATS` are read, decided
+by the file's content, not its name (an EPS or any other Pillow plugin format named ``.png`` is
+refused, so no external decoder such as Ghostscript is ever started). Files that are empty,
+unreadable, truncated, not images, larger than :data:`MAX_FILE_BYTES` or with more pixels than
+:data:`MAX_PIXELS` (checked from the header, before any decoding) are refused with an
+:class:`ImageReadError` that names the file and never quotes its bytes.
 """
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -24,8 +28,14 @@ Bounded memory: analysing a 4096×8192 image with the bundled models peaks at ~6
 (``python benchmarks/big_image.py``); the per-pixel class maps grow with the pixel count, so larger
 images are refused rather than risk exhausting the machine's memory."""
 
-FORMATS = ("PNG", "JPEG", "BMP", "TIFF")
-"""Formats gald-viz is tested with (Pillow may open others, e.g. WebP, which are accepted too)."""
+FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
+"""The only formats read (Pillow's format names; recognised by content). JPEG files that carry several
+pictures are opened by Pillow as "MPO", its JPEG variant, and accepted as JPEG."""
+_OPENED_AS = {*FORMATS, "MPO"}
+
+MAX_FILE_BYTES = 512 * 1024**2
+"""Largest file read (512 MiB: an uncompressed 16-bit RGBA TIFF of :data:`MAX_PIXELS` is 256 MiB), checked
+before the file is read."""
 
 
 class ImageReadError(ValueError):
@@ -40,33 +50,52 @@ def _describe(source, name: str | None) -> str:
     return str(source)
 
 
-def _open(source: str | os.PathLike | bytes, label: str, max_pixels: int) -> Image.Image:
-    """Open (not yet decode) an image, refusing empty, non-image and over-large inputs."""
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        if not data:
-            raise ImageReadError(f"{label}: the file is empty (0 bytes)")
-        stream = io.BytesIO(data)
-    else:
-        path = Path(source)
+def _reason(err: BaseException) -> str:
+    """A decoder's message without any of the file's bytes (Pillow quotes chunk ids and markers)."""
+    text = re.sub(r"""b(['"]).*?\1""", "…", str(err))
+    return text if len(text) <= 160 else text[:160] + "…"
+
+
+def _size_check(size: int, label: str) -> None:
+    if size == 0:
+        raise ImageReadError(f"{label}: the file is empty (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise ImageReadError(
+            f"{label}: {size:,} bytes exceeds the limit of {MAX_FILE_BYTES:,} bytes for an image file"
+        )
+
+
+def _read(path: Path, label: str) -> bytes:
+    try:
         if not path.exists():
             raise ImageReadError(f"{label}: no such file")
         if path.is_dir():
             raise ImageReadError(f"{label}: is a folder, not an image file")
-        if path.stat().st_size == 0:
-            raise ImageReadError(f"{label}: the file is empty (0 bytes)")
-        stream = io.BytesIO(path.read_bytes())
+        _size_check(path.stat().st_size, label)
+        with open(path, "rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:  # permissions, I/O errors, a file removed meanwhile
+        raise ImageReadError(f"{label}: cannot be read ({err.strerror or type(err).__name__})") from err
+
+
+def _open(source: str | os.PathLike | bytes, label: str, max_pixels: int) -> Image.Image:
+    """Open (not yet decode) an image, refusing empty, unreadable, unsupported and over-large inputs."""
+    data = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else _read(Path(source), label)
+    _size_check(len(data), label)
     try:
         with warnings.catch_warnings():
             # Our own pixel limit below is the one that applies; Pillow's warning would only repeat it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(stream)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError as err:
-        raise ImageReadError(f"{label}: refused, too many pixels to decode safely ({err})") from err
-    except UnidentifiedImageError as err:
+        raise ImageReadError(f"{label}: refused, too many pixels to decode safely ({_reason(err)})") from err
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise ImageReadError(
-            f"{label}: not an image file Pillow can read (expected one of {', '.join(FORMATS)})"
+            f"{label}: not an image file of a supported format "
+            f"(by its content it is none of {', '.join(FORMATS)})"
         ) from err
+    if image.format not in _OPENED_AS:
+        raise ImageReadError(f"{label}: {image.format} images are not supported ({', '.join(FORMATS)} are)")
     width, height = image.size
     if width * height > max_pixels:
         raise ImageReadError(
@@ -83,7 +112,7 @@ def _decode(image: Image.Image, label: str) -> Image.Image:
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as err:
-        raise ImageReadError(f"{label}: the image data is truncated or corrupt ({err})") from err
+        raise ImageReadError(f"{label}: the image data is truncated or corrupt ({_reason(err)})") from err
     return image
 
 
@@ -105,8 +134,8 @@ def read_image(
 ) -> np.ndarray:
     """Read an image file or its bytes as H×W×3 uint8 RGB.
 
-    PNG, JPEG, BMP and TIFF in RGB, RGBA (alpha dropped), grey, palette, 16-bit (scaled to 8 bits)
-    and CMYK are supported; EXIF orientation is applied so the image is upright.
+    PNG, JPEG, BMP, TIFF and WebP (by content) in RGB, RGBA (alpha dropped), grey, palette, 16-bit
+    (scaled to 8 bits) and CMYK are supported; EXIF orientation is applied so the image is upright.
 
     Args:
         source: a path or the file's bytes (e.g. an upload).
@@ -117,7 +146,8 @@ def read_image(
         H×W×3 uint8 RGB array.
 
     Raises:
-        ImageReadError: the file is missing, empty, not an image, truncated or too large.
+        ImageReadError: the file is missing, unreadable, empty, not a supported image, truncated or
+            too large.
     """
     label = _describe(source, name)
     image = _open(source, label, max_pixels)
@@ -125,7 +155,7 @@ def read_image(
     try:
         image = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, KeyError) as err:
-        raise ImageReadError(f"{label}: unreadable EXIF orientation ({err})") from err
+        raise ImageReadError(f"{label}: unreadable EXIF orientation ({_reason(err)})") from err
     mode = image.mode
     if mode in ("RGB",):
         rgb = np.array(image, dtype=np.uint8)

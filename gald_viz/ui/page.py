@@ -1,7 +1,7 @@
 """Page plumbing: every page starts with :func:`page_setup`, whether app.py routed to it or not.
 
 When app.py runs a page it has already drawn the shared sidebar; the settings it resolved wait in the
-session for that one run. A page opened on its own (``AppTest.from_file("pages/ga_vs_gald.py")``) finds
+session for that one run. A page opened on its own (``AppTest.from_file("app_pages/ga_vs_gald.py")``) finds
 none and draws the sidebar itself, so it behaves the same.
 """
 
@@ -12,7 +12,7 @@ import streamlit as st
 
 from gald_viz.data.spec import CityscapesSpec, FolderSpec
 from gald_viz.ui.sidebar import Settings, render_sidebar
-from gald_viz.ui.state import SOURCES, init_session, write_query_params
+from gald_viz.ui.state import SOURCES, init_session, link_problems, write_query_params
 
 _ROUTED = "gv.routed_settings"
 
@@ -34,12 +34,25 @@ def is_routed() -> bool:
 
 
 def page_setup(page: str) -> Settings:
-    """Session defaults, the sidebar (unless the router drew it), and the URL for ``page``."""
+    """Session defaults, the sidebar (unless the router drew it), and the URL for ``page``.
+
+    On the session's first page, whatever its link asked for and the view does not show is named in a
+    warning (a link never opens another view silently).
+    """
     init_session()
     settings = st.session_state.get(_ROUTED)
     if settings is None:
         settings = render_sidebar()
-    write_query_params(page)
+    view = {
+        "data": settings.link_data,
+        "image": settings.sample.name,
+        "ga": settings.ga.name,
+        "gald": settings.gald.name,
+    }
+    problems = link_problems(**view, names=settings.names, size=settings.sample.image.shape[:2])
+    if problems:
+        st.warning("This link could not be restored in full: " + "; ".join(problems) + ".")
+    write_query_params(page, **view)
     message = fallback_message(st.session_state.get("sb.source"), settings)
     if message:
         st.warning(message)

@@ -19,6 +19,7 @@ from gald_viz.data.sample import Sample
 from gald_viz.data.sources import open_source
 from gald_viz.data.spec import CityscapesSpec, DataSpec, FolderSpec, SynthCitySpec
 from gald_viz.inference import resolve_device
+from gald_viz.roots import confine
 from gald_viz.ui import cache
 from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
 
@@ -41,6 +42,8 @@ class Settings:
         ga, gald: the GA-only and the GALD model.
         device: "cpu" or "cuda".
         opacity: overlay opacity in [0, 1].
+        link_data: the source shown, as the URL's ``data=`` names it (``synthcity:val:count=20``,
+            ``upload``; :mod:`gald_viz.ui.state`).
     """
 
     data_spec: DataSpec | None
@@ -52,6 +55,7 @@ class Settings:
     gald: cache.LoadedModel
     device: str
     opacity: float
+    link_data: str = ""
 
     def key(self, *models: cache.LoadedModel, **view) -> cache.CacheKey:
         """The cache key of a result on the current image from ``models`` under the ``view`` settings."""
@@ -205,15 +209,29 @@ def _uploaded_sample(image_file, label_file) -> Sample:
     return Sample(image=image, label=label, name=image_file.name)
 
 
-def _folder_stamp(kind: str) -> str:
-    """Modification times of the folders a source reads, so a changed folder is listed again."""
-    if kind == SOURCES[1]:
-        root = st.session_state.get("sb.cityscapes_root") or os.environ.get("CITYSCAPES_DATASET", "")
+def confined_spec(spec: DataSpec) -> DataSpec:
+    """``spec`` after checking that every folder it reads lies under the app's roots.
+
+    Raises:
+        PathNotAllowedError: a folder is outside :func:`gald_viz.roots.allowed_roots`.
+    """
+    if isinstance(spec, CityscapesSpec):
+        root = spec.root or os.environ.get("CITYSCAPES_DATASET", "")
+        if root:  # no root at all: the reader says so
+            confine(root, "Cityscapes root")
+    elif isinstance(spec, FolderSpec):
+        confine(spec.images, "Images folder")
+        confine(spec.labels, "Labels folder")
+    return spec
+
+
+def _folder_stamp(spec: DataSpec) -> str:
+    """Modification times of the folders a (confined) source reads, so a changed folder is listed again."""
+    if isinstance(spec, CityscapesSpec):
+        root = spec.root or os.environ.get("CITYSCAPES_DATASET", "")
         return cache.path_key(root) if root else ""
-    if kind == SOURCES[2]:
-        return "|".join(
-            cache.path_key(st.session_state.get(k) or ".") for k in ("sb.images_dir", "sb.labels_dir")
-        )
+    if isinstance(spec, FolderSpec):
+        return "|".join(cache.path_key(p) for p in (spec.images, spec.labels))
     return ""
 
 
@@ -241,7 +259,7 @@ def _load_data(
             st.info("Upload an image (a label map is optional). Showing SynthCity until then.")
         spec = default_spec
     try:
-        src = _source(spec, _folder_stamp(kind))
+        src = _source(spec, _folder_stamp(confined_spec(spec)))
         if len(src) == 0:
             raise ValueError(f"source {str(spec)!r}: no images found")
     except ValueError as err:
@@ -279,6 +297,8 @@ def _load_model(picked: str, fallback: str, device: str, label: str) -> cache.Lo
         try:
             if not name:
                 raise ValueError(f"{label}: type a checkpoint path")
+            if name not in list_bundled():
+                confine(name, f"{label} checkpoint")
             stamp = "" if name in list_bundled() else cache.path_key(name)
             loaded = cache.loaded_model(name, device, stamp)
         except ValueError as err:
@@ -316,4 +336,5 @@ def render_sidebar() -> Settings:
         gald=gald,
         device=device,
         opacity=opacity,
+        link_data="upload" if spec is None else str(spec),
     )

@@ -1,23 +1,35 @@
 """Session state of the app: one guarded set of defaults, and the URL (query parameters) that mirrors it.
 
 Widget keys carry their page's prefix (``sb.`` sidebar, ``cmp.`` Compare, ``ld.`` Local distribution,
-``bf.`` Boundary F-scores), so pages never collide. The view a researcher is looking at (page, image,
-models, clicked pixel, boundary threshold) lives in ``st.query_params``; a copied URL reopens it.
+``bf.`` Boundary F-scores), so pages never collide. Everything that selects the view a researcher is
+looking at lives in ``st.query_params`` (:data:`URL_PARAMS`): the page, the data source with its spec
+(``data=synthcity:val:count=20``, ``cityscapes:val:ROOT``, ``folders:IMAGES,LABELS``, ``upload``), the
+image, both models, the clicked pixel, the boundary tolerance and, on Local distribution, the inspected
+model and the feature view. A copied URL reopens that view.
+
+URL values are untrusted: each is checked (type, range, paths confined to the app's roots by
+:mod:`gald_viz.roots`), and whatever a link asks for that cannot be honoured is listed by
+:func:`link_problems`, which the page shows as a warning, instead of silently opening another view.
 """
 
-import contextlib
 import os
+from dataclasses import dataclass
 
 import streamlit as st
 
+from gald_viz.checkpoints import list_bundled
+from gald_viz.data.spec import CityscapesSpec, FolderSpec, SourceError, SynthCitySpec, parse_spec
 from gald_viz.metrics.conventions import PAPER_RADII_PX
+from gald_viz.roots import PathNotAllowedError, confine
+from gald_viz.views.pages import PAGES
+from gald_viz.viz.features import FEATURE_VIEWS
 
 DEFAULT_GA_MODEL = "synthcity/aspp"
 DEFAULT_GALD_MODEL = "synthcity/aspp_ldv2"
-BUNDLED_PREFIX = "synthcity/"
 OTHER_CHECKPOINT = "checkpoint file…"
 """The model-picker entry that reveals a path field for any checkpoint file."""
 
+DEFAULT_SYNTHCITY_COUNT = 20
 SOURCES = ("SynthCity (built in)", "Cityscapes folder", "Folder of images + labels", "Upload an image")
 THRESHOLDS_PX = PAPER_RADII_PX
 """Table V's boundary tolerances at 1024×2048 (diagonal fractions 0.00088/0.001875/0.00375/0.005)."""
@@ -28,16 +40,27 @@ LAST_CLICK = "gv.last_click"
 THRESHOLD = "gv.threshold"
 """Boundary tolerance in px (one of :data:`THRESHOLDS_PX`), shared by the Compare and Boundary pages."""
 _READY = "gv.ready"
+_PROBLEMS = "gv.link_problems"
+_WANTED = "gv.link_wanted"
 
-# Query parameter → the session key it restores.
-_URL_KEYS = {"image": "sb.image", "ga": "sb.ga_model", "gald": "sb.gald_model", "threshold": THRESHOLD}
+INSPECT = {"gald": "GALD model", "ga": "GA model"}
+"""``inspect=`` values → the Local distribution page's "Inspect" choice (widget ``ld.which``)."""
+FEATURE_KEY = "ld.ga_view"
+INSPECT_KEY = "ld.which"
+URL_PARAMS = ("page", "data", "image", "ga", "gald", "x", "y", "threshold", "inspect", "features")
+"""Every query parameter the app reads and writes."""
+PAGE_IDS = tuple(p.id for p in PAGES)
+SYNTHCITY_COUNT_RANGE = (1, 500)
+"""The sidebar's range of SynthCity image counts (``count=`` outside it cannot be restored)."""
+MAX_PIXEL = 1 << 16
+MAX_TEXT = 4096
 
 
 def defaults() -> dict[str, object]:
     """The session's starting values (before the URL is applied)."""
     return {
         "sb.source": SOURCES[0],
-        "sb.synthcity_count": 20,
+        "sb.synthcity_count": DEFAULT_SYNTHCITY_COUNT,
         "sb.cityscapes_root": os.environ.get("CITYSCAPES_DATASET", ""),
         "sb.images_dir": "",
         "sb.labels_dir": "",
@@ -67,28 +90,165 @@ def init_session() -> bool:
         st.session_state.setdefault(key, value)
     if st.session_state.get(_READY):
         return False
-    params = st.query_params
-    select_view(
-        image=params.get("image"),
-        ga=params.get("ga"),
-        gald=params.get("gald"),
-        threshold=_threshold(params["threshold"]) if "threshold" in params else None,
-    )
-    if "x" in params and "y" in params:
-        # A hand-edited URL with junk coordinates just starts at the default pixel.
-        with contextlib.suppress(ValueError):
-            st.session_state[PIXEL] = (int(params["x"]), int(params["y"]))
+    link = read_link(st.query_params.to_dict())
+    for key, value in link.session.items():
+        st.session_state[key] = value
+    st.session_state[_PROBLEMS] = link.problems
+    st.session_state[_WANTED] = link.wanted
     st.session_state[_READY] = True
     return True
 
 
-def _threshold(value: str) -> int:
-    """A threshold from the URL: one of Table V's pixel radii, else the first."""
-    try:
-        px = int(value)
-    except ValueError:
-        return THRESHOLDS_PX[0]
-    return px if px in THRESHOLDS_PX else THRESHOLDS_PX[0]
+@dataclass
+class Link:
+    """What a URL asks for, checked.
+
+    Attributes:
+        session: session keys to set before the widgets are drawn.
+        wanted: what can only be checked once the data and models are open (``data``, ``image``,
+            ``ga``, ``gald``, ``pixel``).
+        problems: one line per value that cannot be honoured (already known from the URL alone).
+    """
+
+    session: dict[str, object]
+    wanted: dict[str, object]
+    problems: list[str]
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 120 else value[:120] + "…")
+
+
+def _data_keys(text: str) -> tuple[dict[str, object], str]:
+    """Sidebar keys that select the source ``data=`` names, and its canonical text (ValueError: cannot)."""
+    if text == "upload":
+        raise ValueError("an uploaded image cannot be reopened from a link; upload it again")
+    spec = parse_spec(text)
+    if isinstance(spec, SynthCitySpec):
+        low, high = SYNTHCITY_COUNT_RANGE
+        count = DEFAULT_SYNTHCITY_COUNT if spec.count is None else spec.count
+        if spec != SynthCitySpec(count=spec.count) or not low <= count <= high:
+            raise ValueError(f"the app shows SynthCity val at 1024×2048, seed 0, {low}–{high} images")
+        return {"sb.source": SOURCES[0], "sb.synthcity_count": count}, str(SynthCitySpec(count=count))
+    if isinstance(spec, CityscapesSpec):
+        if spec.split != "val":
+            raise ValueError("the app shows the Cityscapes val split")
+        if spec.root:
+            confine(spec.root, "Cityscapes root")
+        return {"sb.source": SOURCES[1], "sb.cityscapes_root": spec.root or ""}, str(spec)
+    if isinstance(spec, FolderSpec):
+        if spec.encoding != "auto":
+            raise ValueError(f"label encoding {spec.encoding!r} cannot be chosen in the sidebar")
+        confine(spec.images, "Images folder")
+        confine(spec.labels, "Labels folder")
+        keys = {"sb.source": SOURCES[2], "sb.images_dir": spec.images, "sb.labels_dir": spec.labels}
+        return keys, str(spec)
+    raise ValueError("unknown data source")
+
+
+def _model_keys(role: str, name: str) -> dict[str, object]:
+    """Sidebar keys for a model ``ga=``/``gald=`` names: a bundled name, or a checkpoint inside the roots."""
+    if name in list_bundled():
+        return {f"sb.{role}_model": name}
+    confine(name, f"{role.upper()} model checkpoint")
+    return {f"sb.{role}_model": OTHER_CHECKPOINT, f"sb.{role}_path": name}
+
+
+def read_link(params: dict[str, str]) -> Link:
+    """Check a URL's query parameters and turn them into session values (no Streamlit calls).
+
+    Unknown parameters are ignored; every value that is malformed, out of range, or a path outside the
+    app's roots is left out and named in :attr:`Link.problems`.
+    """
+    session: dict[str, object] = {}
+    wanted: dict[str, object] = {}
+    problems: list[str] = []
+    params = {k: str(v) for k, v in params.items() if k in URL_PARAMS}
+    for key in [k for k, v in params.items() if len(v) > MAX_TEXT or any(ord(c) < 32 for c in v)]:
+        problems.append(f"{key}: not a valid value")
+        del params[key]
+
+    if "page" in params and params["page"] not in PAGE_IDS:
+        problems.append(f"page {_shown(params['page'])}: no such page (pages: {', '.join(PAGE_IDS)})")
+    if "data" in params:
+        try:
+            keys, wanted["data"] = _data_keys(params["data"])
+            session |= keys
+        except (SourceError, PathNotAllowedError, ValueError) as err:
+            problems.append(f"data source {_shown(params['data'])}: {err}")
+    if params.get("image"):
+        session["sb.image"] = wanted["image"] = params["image"]
+    for role in ("ga", "gald"):
+        if params.get(role):
+            try:
+                session |= _model_keys(role, params[role])
+                wanted[role] = params[role]
+            except PathNotAllowedError as err:
+                problems.append(f"{role.upper()} model: {err}")
+    if "threshold" in params:
+        px = _whole(params["threshold"])
+        if px in THRESHOLDS_PX:
+            session[THRESHOLD] = px
+        else:
+            choices = "/".join(map(str, THRESHOLDS_PX))
+            problems.append(f"tolerance {_shown(params['threshold'])}: not one of {choices} px")
+    if "x" in params or "y" in params:
+        x, y = _whole(params.get("x", "")), _whole(params.get("y", ""))
+        if x is None or y is None or not (0 <= x < MAX_PIXEL and 0 <= y < MAX_PIXEL):
+            problems.append(
+                f"pixel x={_shown(params.get('x', ''))}, y={_shown(params.get('y', ''))}: not a pixel"
+            )
+        else:
+            session[PIXEL] = wanted["pixel"] = (x, y)
+    if "inspect" in params:
+        if params["inspect"] in INSPECT:
+            session[INSPECT_KEY] = INSPECT[params["inspect"]]
+        else:
+            problems.append(f"inspect {_shown(params['inspect'])}: not one of {', '.join(INSPECT)}")
+    if "features" in params:
+        if params["features"] in FEATURE_VIEWS:
+            session[FEATURE_KEY] = params["features"]
+        else:
+            problems.append(f"features {_shown(params['features'])}: not one of {', '.join(FEATURE_VIEWS)}")
+    return Link(session=session, wanted=wanted, problems=problems)
+
+
+def _whole(value: str) -> int | None:
+    """A whole number from a URL (``"12"``), else None (``"1e3"``, ``"-"``, ``"9.5"``)."""
+    text = value.strip()
+    if not text or not text.lstrip("-").isdigit() or len(text) > 12:
+        return None
+    return int(text)
+
+
+def link_problems(
+    *, data: str, image: str, names: list[str], ga: str, gald: str, size: tuple[int, int]
+) -> list[str]:
+    """What the session's link asked for and the view does not show (once; later calls return ``[]``).
+
+    Args:
+        data: the ``data=`` text of the source shown.
+        image: the image shown; ``names``: the source's images.
+        ga, gald: the models shown (bundled name or path).
+        size: (H, W) of the image shown.
+    """
+    problems = list(st.session_state.pop(_PROBLEMS, None) or [])
+    wanted = st.session_state.pop(_WANTED, None) or {}
+    if "data" in wanted and wanted["data"] != data:
+        problems.append(f"data source {_shown(wanted['data'])} could not be opened; showing {data}")
+    if "image" in wanted and wanted["image"] != image:
+        where = f"the {len(names)} images of {data}"
+        problems.append(f"image {_shown(wanted['image'])} is not among {where}; showing {image}")
+    for role, shown in (("ga", ga), ("gald", gald)):
+        if role in wanted and wanted[role] != shown:
+            problems.append(
+                f"{role.upper()} model {_shown(wanted[role])} could not be loaded; showing {shown}"
+            )
+    if "pixel" in wanted:
+        (x, y), (h, w) = wanted["pixel"], size
+        if not (x < w and y < h):
+            problems.append(f"pixel ({x}, {y}) lies outside the {w}×{h} image; showing the nearest pixel")
+    return problems
 
 
 def select_view(
@@ -104,7 +264,7 @@ def select_view(
     for role, name in (("ga", ga), ("gald", gald)):
         if not name:
             continue
-        if name.startswith(BUNDLED_PREFIX):
+        if name in list_bundled():
             st.session_state[f"sb.{role}_model"] = name
         else:
             st.session_state[f"sb.{role}_model"] = OTHER_CHECKPOINT
@@ -113,18 +273,23 @@ def select_view(
         st.session_state[THRESHOLD] = threshold
 
 
-def write_query_params(page: str) -> None:
-    """Mirror the current view into the URL (only values that differ from what is there)."""
-    wanted = {"page": page}
-    for param, key in _URL_KEYS.items():
-        value = st.session_state.get(key)
-        if value == OTHER_CHECKPOINT:
-            value = st.session_state.get(f"sb.{param}_path") or None
-        if value is not None:
-            wanted[param] = str(value)
+def write_query_params(page: str, *, data: str, image: str, ga: str, gald: str) -> None:
+    """Mirror the current view into the URL (only when it differs from what is there).
+
+    Args:
+        page: the page id; data, image, ga, gald: what the sidebar resolved (the view shown).
+    """
+    wanted = {"page": page, "data": data, "image": image, "ga": ga, "gald": gald}
+    wanted["threshold"] = str(st.session_state.get(THRESHOLD, THRESHOLDS_PX[0]))
     pixel = st.session_state.get(PIXEL)
     if pixel is not None:
         wanted["x"], wanted["y"] = str(pixel[0]), str(pixel[1])
-    current = st.query_params.to_dict()
-    if current != wanted:
+    if page == "local":
+        which = st.session_state.get(INSPECT_KEY)
+        inspect = next((k for k, v in INSPECT.items() if v == which), None)
+        if inspect:
+            wanted["inspect"] = inspect
+        if st.session_state.get(FEATURE_KEY) in FEATURE_VIEWS:
+            wanted["features"] = st.session_state[FEATURE_KEY]
+    if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

@@ -3,7 +3,7 @@
 GALD (Li et al., IEEE TIP 2021) Table V layout: rows model × threshold, columns the 19 classes and their
 mean, in %. Row blocks come from runs in the results store (:mod:`gald_viz.metrics.runs`), from live
 scores of the current image (:func:`gald_viz.viz.compare.image_scores`) and from the paper. Everything
-here is plain data (frames, figures, texts) so ``pages/boundary_f.py`` only lays it out and tests need
+here is plain data (frames, figures, texts) so ``app_pages/boundary_f.py`` only lays it out and tests need
 no Streamlit.
 """
 
@@ -27,6 +27,7 @@ from gald_viz.metrics.conventions import (
     convention_text,
 )
 from gald_viz.metrics.scoring import score_image
+from gald_viz.roots import PathNotAllowedError, confine
 from gald_viz.store import ResultsStore, StoreError
 from gald_viz.tables import export_csv, export_latex
 from gald_viz.viz import table_v as tv
@@ -97,8 +98,10 @@ class StoredRuns:
 def stored_runs(db_path: str, open_store: Callable[[str], ResultsStore]) -> StoredRuns:
     """Open the results database with ``open_store`` (the app's cached opener) and list its runs."""
     try:
-        store = open_store(db_path)
+        store = open_store(str(confine(db_path, "Results database")))
         return StoredRuns(store, store.runs())
+    except PathNotAllowedError as err:
+        return StoredRuns(None, pd.DataFrame(), warning=f"{err}. Showing live and published results only.")
     except StoreError as err:
         if err.reason == "missing":
             info = f"{db_path}: no results database yet. Run an evaluation below; live and published rows"
@@ -305,6 +308,7 @@ def evaluate(
     Raises:
         ValueError: a job cannot run (StoreError and JobError among them).
     """
+    db = str(confine(db, "Results database"))
     ids = []
     for i, model in enumerate(models):
 

@@ -1,8 +1,10 @@
 """The app's page table: one entry per page, read by app.py's navigation and by the Home guide.
 
-Page ids are the URL paths and the ``page`` query parameter. They differ from the file names on
-purpose: on a fresh server's very first request Streamlit still tries its legacy pages/ discovery,
-which would run a same-named file without the router.
+Page ids are the URL paths and the ``page`` query parameter. The page files live in ``app_pages/``, on
+purpose not ``pages/``: a ``pages/`` folder beside app.py makes Streamlit run a fresh server's very first
+request through its legacy pages/ discovery, which shows sidebar links derived from the file names
+(``/ga_vs_gald``…) that lead to "Page not found", and answers a link to ``/local`` with "Page not found".
+Never add a ``pages/`` folder (tests/test_browser_links.py checks a fresh server's first request).
 """
 
 from dataclasses import dataclass
@@ -27,13 +29,13 @@ class PageInfo:
     description: str = ""
 
 
-HOME = PageInfo("home", "Home", "pages/home.py", ":material/home:")
+HOME = PageInfo("home", "Home", "app_pages/home.py", ":material/home:")
 PAGES: tuple[PageInfo, ...] = (
     HOME,
     PageInfo(
         "compare",
         "Compare",
-        "pages/ga_vs_gald.py",
+        "app_pages/ga_vs_gald.py",
         ":material/compare:",
         "image, ground truth and both predictions with linked zoom; error maps, the four-way map (GALD "
         "fixes / breaks), per-image mIoU and boundary F at 3/5/9/12 px, and the GALD model's FCN → GA → "
@@ -42,7 +44,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo(
         "local",
         "Local distribution",
-        "pages/local_distribution.py",
+        "app_pages/local_distribution.py",
         ":material/my_location:",
         "click a pixel: the LDv2 k×k weights at their dilated sampling positions, their entropy and "
         "same-class share; GA outputs and LDv1 masks (Fig. 7, 9).",
@@ -50,7 +52,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo(
         "boundary",
         "Boundary F-scores",
-        "pages/boundary_f.py",
+        "app_pages/boundary_f.py",
         ":material/border_style:",
         "Table V layout from the results store next to the paper's published rows; per-image worst-first; "
         "F against tolerance; CSV and LaTeX export.",
@@ -58,7 +60,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo(
         "mechanisms",
         "Mechanisms",
-        "pages/mechanisms.py",
+        "app_pages/mechanisms.py",
         ":material/query_stats:",
         "what GA and LD do over a stored data set, with bootstrap 95% intervals: accuracy, fixes and breaks, "
         "the LDv1 mask and the LDv2 same-class share by distance to the boundary and by class; knock-outs; "

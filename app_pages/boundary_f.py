@@ -17,7 +17,7 @@ JOB_DONE = "bf.job_done"
 
 if st.session_state.pop(GO_COMPARE, False):
     # Set by the "Open on Compare" callback, which already chose the image and models.
-    st.switch_page("pages/ga_vs_gald.py")
+    st.switch_page("app_pages/ga_vs_gald.py")
 settings = page_setup("boundary")
 sample, ga, gald = settings.sample, settings.ga, settings.gald
 h, w = sample.image.shape[:2]

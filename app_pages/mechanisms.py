@@ -19,7 +19,7 @@ from gald_viz.viz.mechanism_figures import NOT_ESTABLISHED
 GO = "mech.go"
 SELECTED = "mech.selected"
 SELECTED_FROM = "mech.selected_from"
-TARGETS = {"Compare": "pages/ga_vs_gald.py", "Inspector": "pages/local_distribution.py"}
+TARGETS = {"Compare": "app_pages/ga_vs_gald.py", "Inspector": "app_pages/local_distribution.py"}
 PLOTLY_CONFIG = {"displaylogo": False}
 
 if target := st.session_state.pop(GO, None):
