@@ -440,3 +440,23 @@ def test_sidebar_and_store_paths_outside_the_roots_are_refused(tmp_path, monkeyp
     assert not at.exception
     assert any("Evaluation failed: Results database" in e.value for e in at.error)
     assert not db.parent.exists()
+
+
+def test_folder_labels_without_a_naming_convention_need_the_encoding_chosen(tmp_path):
+    """Plain-named trainId PNGs: "automatic" refuses to guess; choosing trainIds shows them."""
+    images, labels = tmp_path / "img", tmp_path / "lab"
+    images.mkdir()
+    labels.mkdir()
+    label = np.zeros((40, 64), np.uint8)
+    label[:, 32:] = 13  # car: a trainId that is also a valid labelId (13 = wall), so values cannot decide
+    cv2.imwrite(str(images / "x.png"), np.full((40, 64, 3), 90, np.uint8))
+    cv2.imwrite(str(labels / "x.png"), label)
+    at = run("app_pages/home.py")
+    at.selectbox(key="sb.source").set_value("Folder of images + labels").run()
+    at.text_input(key="sb.images_dir").set_value(str(images))
+    at.text_input(key="sb.labels_dir").set_value(str(labels)).run()
+    assert any("x.png" in e.value for e in at.error)  # refused, with the file named
+    at.selectbox(key="sb.label_encoding").set_value("trainId").run()
+    assert_clean(at)
+    assert not at.warning
+    assert at.query_params["data"] == f"folders:{images},{labels},trainId"

@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 
 from gald_viz.checkpoints import list_bundled
+from gald_viz.data.cityscapes import ENCODINGS
 from gald_viz.data.images import read_image, read_label_map
 from gald_viz.data.label_encoding import decode_label_map, upload_encoding_text
 from gald_viz.data.sample import Sample
@@ -23,6 +24,12 @@ from gald_viz.roots import confine
 from gald_viz.ui import cache
 from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
 
+ENCODING_LABELS = {
+    "auto": "automatic (file names)",
+    "trainId": "trainIds",
+    "labelId": "labelIds (Cityscapes)",
+}
+"""How the sidebar names the label encodings of :class:`~gald_viz.data.cityscapes.FolderPairs`."""
 SYNTHCITY_JOB_SPEC = SynthCitySpec(split="val")
 """The spec jobs and the command line use for the built-in scenes (SynthCity val at Cityscapes' 1024×2048,
 so pixel radii match the paper's 3/5/9/12 px; seed 0; ``--limit`` picks N)."""
@@ -104,8 +111,16 @@ def data_source_ui() -> tuple[str, DataSpec | None]:
             help="trainId or labelId PNGs, same names",
             persist_state="session",
         ).strip()
+        encoding = st.selectbox(
+            "Label encoding",
+            ENCODINGS,
+            key="sb.label_encoding",
+            format_func=ENCODING_LABELS.get,
+            help="How the label PNGs store classes; 'from file names' reads *_trainIds / *_labelIds names",
+            persist_state="session",
+        )
         # Not parsed here: an empty field must reach _load_data, which reports it and falls back.
-        return kind, FolderSpec(images, labels)
+        return kind, FolderSpec(images, labels, encoding)
     if kind == SOURCES[3]:
         return kind, None
     count = st.number_input(

@@ -64,6 +64,7 @@ def defaults() -> dict[str, object]:
         "sb.cityscapes_root": os.environ.get("CITYSCAPES_DATASET", ""),
         "sb.images_dir": "",
         "sb.labels_dir": "",
+        "sb.label_encoding": "auto",
         "sb.ga_model": DEFAULT_GA_MODEL,
         "sb.gald_model": DEFAULT_GALD_MODEL,
         "sb.ga_path": "",
@@ -137,11 +138,14 @@ def _data_keys(text: str) -> tuple[dict[str, object], str]:
             confine(spec.root, "Cityscapes root")
         return {"sb.source": SOURCES[1], "sb.cityscapes_root": spec.root or ""}, str(spec)
     if isinstance(spec, FolderSpec):
-        if spec.encoding != "auto":
-            raise ValueError(f"label encoding {spec.encoding!r} cannot be chosen in the sidebar")
         confine(spec.images, "Images folder")
         confine(spec.labels, "Labels folder")
-        keys = {"sb.source": SOURCES[2], "sb.images_dir": spec.images, "sb.labels_dir": spec.labels}
+        keys = {
+            "sb.source": SOURCES[2],
+            "sb.images_dir": spec.images,
+            "sb.labels_dir": spec.labels,
+            "sb.label_encoding": spec.encoding,
+        }
         return keys, str(spec)
     raise ValueError("unknown data source")
 
