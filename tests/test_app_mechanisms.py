@@ -162,3 +162,25 @@ def test_compute_glue_reads_the_pair_from_the_store(pair_db, monkeypatch):
     assert list(inputs.rank(1, None)) == [("x", 0.1)]
     assert calls[-1] == ("rank", ga_run, gald_run, {"band": 1, "class_id": None})
     store.close()
+
+
+@pytest.fixture(scope="module")
+def mechanism_db(tmp_path_factory):
+    """A GA/GALD pair stored by the real mechanism job (two 64×128 images, two knock-outs)."""
+    from gald_viz.mechanisms.plan import MechanismPlan
+
+    db = tmp_path_factory.mktemp("mech_real") / "pair.sqlite"
+    run_job("synthcity/aspp", DATA, limit=2, device="cpu", db=db, progress=False, mechanisms=MechanismPlan())
+    plan = MechanismPlan(interventions=("ldv2.kernel=uniform", "context=off"))
+    run_job("synthcity/aspp_ldv2", DATA, limit=2, device="cpu", db=db, progress=False, mechanisms=plan)
+    return db
+
+
+def test_the_real_report_of_a_stored_pair_is_drawn(mechanism_db):
+    """No hand-made report: the page draws what the job stored, with intervals and the knock-out table."""
+    at = open_page(mechanism_db)
+    at.number_input(key="mech.bootstrap").set_value(200).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.get("plotly_chart")) >= 6
+    shown = " ".join(str(t.value) for t in at.table) + " ".join(str(d.value) for d in at.dataframe)
+    assert "ldv2.kernel=uniform" in shown and "context=off" in shown

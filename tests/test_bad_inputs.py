@@ -926,7 +926,9 @@ def test_store_damaged_row(tmp_path, tiny_checkpoints, damage):
     warnings = view.table(store, [run_id], {}, "live", (64, 128)).warnings
     assert len(warnings) == 1 and str(db) in warnings[0] and f"run {run_id}" in warnings[0], warnings
     assert "statistic tp" in warnings[0] and "damaged row" in warnings[0]
-    assert view.per_image(store, run_id, 3, "a", "b").warning
+    from gald_viz.views.boundary_images import paired_images
+
+    assert paired_images(store, [run_id], 3, "a", "b").warning
 
 
 def test_store_prediction_with_foreign_class(tmp_path, tiny_checkpoints):

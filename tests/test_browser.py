@@ -38,8 +38,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
-    """A Streamlit server on a free port; always stopped, also when a test fails."""
+def server(tmp_path_factory):
+    """A Streamlit server on a free port; always stopped, also when a test fails.
+
+    Its operator adds pytest's temporary folders to the app's roots, where tests keep their databases.
+    """
     port = _free_port()
     SHOTS.mkdir(exist_ok=True)
     log = open(SHOTS / "server.log", "w")  # noqa: SIM115 (closed in the finally below)
@@ -62,7 +65,7 @@ def server():
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
+        env={**os.environ, "GALD_VIZ_ROOTS": str(tmp_path_factory.getbasetemp())},
     )
     try:
         url = f"http://127.0.0.1:{port}"

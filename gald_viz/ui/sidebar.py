@@ -235,8 +235,9 @@ def confined_spec(spec: DataSpec) -> DataSpec:
         if root:  # no root at all: the reader says so
             confine(root, "Cityscapes root")
     elif isinstance(spec, FolderSpec):
-        confine(spec.images, "Images folder")
-        confine(spec.labels, "Labels folder")
+        for folder, what in ((spec.images, "Images folder"), (spec.labels, "Labels folder")):
+            if folder:  # an empty field: the spec itself is refused, saying what is missing
+                confine(folder, what)
     return spec
 
 

@@ -124,7 +124,7 @@ CELLS = (
 def _pixels_hover(values: Sequence | None, n: int) -> list[str] | None:
     if values is None or len(values) != n:
         return None
-    return ["pixels in band: " + ("no data" if v is None else f"{float(v):,.4g}") for v in values]
+    return ["pixels in band: " + ("no data" if v is None else f"{interval(v).estimate:,.4g}") for v in values]
 
 
 def band_sections(report: Mapping, prov: str) -> list[Section]:
