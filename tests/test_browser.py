@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,58 +38,55 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def streamlit_server(log_path: Path, *extra: str, env: dict | None = None):
+    """``streamlit run app.py`` on a free port, its output in ``log_path``; yields (url, port, process).
+
+    Always stopped, also when a test fails.
+    """
+    port = _free_port()
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+            + ["--server.port", str(port), "--browser.gatherUsageStats", "false", *extra],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env or os.environ.copy(),
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.read().strip() == b"ok":
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"streamlit did not start (exit {proc.poll()}); see {log_path}")
+                time.sleep(0.3)
+            yield url, port, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A Streamlit server on a free port; always stopped, also when a test fails.
+    """A Streamlit server for the module's tests.
 
     Its operator adds pytest's temporary folders to the app's roots, where tests keep their databases.
     """
-    port = _free_port()
-    SHOTS.mkdir(exist_ok=True)
-    log = open(SHOTS / "server.log", "w")  # noqa: SIM115 (closed in the finally below)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "GALD_VIZ_ROOTS": str(tmp_path_factory.getbasetemp())},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not start (exit {proc.poll()}); see {log.name}")
-            time.sleep(0.5)
+    env = {**os.environ, "GALD_VIZ_ROOTS": str(tmp_path_factory.getbasetemp())}
+    with streamlit_server(SHOTS / "server.log", "--server.address", "127.0.0.1", env=env) as (url, _, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import tomllib
 import urllib.parse
@@ -25,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from test_browser import streamlit_server
 
 from gald_viz.views.pages import PAGES
 
@@ -45,48 +45,12 @@ new MutationObserver(() => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def _server(*extra: str):
     """A fresh ``streamlit run app.py`` (its own process, so its first request is a fresh server's)."""
-    port = _free_port()
-    SHOTS.mkdir(exist_ok=True)
-    log_path = SHOTS / f"server_links_{port}.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-            + ["--server.port", str(port), "--browser.gatherUsageStats", "false", *extra],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"streamlit did not start (exit {proc.poll()}); see {log_path}")
-                time.sleep(0.3)
-            yield url, port, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    log_path = SHOTS / f"server_links_{os.getpid()}_{time.monotonic_ns()}.log"
+    with streamlit_server(log_path, *extra) as running:
+        yield running
 
 
 @contextmanager
