@@ -138,6 +138,23 @@ def test_affinity_window_drawn_at_sampling_positions(scene):
     assert "out" in heat.data[0].text[0][0]
 
 
+def test_weight_labels_stand_on_a_dark_box_even_on_a_yellow_image(scene):
+    """Issue 13 item 19: the labels stay readable on any colour (white text on a black box)."""
+    image, label, an = scene
+    yellow = np.zeros_like(image)
+    yellow[:] = (253, 231, 37)  # viridis' top colour, the one the labels were lost on
+    view = affinity_at(an, image.shape[1] // 2, image.shape[0] // 2, label)
+    bare = aff.zoom_crop(yellow, view, an.effective_stride, dilation=an.ldv2_dilation, size=900).rgb
+    white = np.argwhere((bare == 255).all(axis=2))
+    assert white.size, "no weight label drawn"
+    (top, left), (bottom, right) = white.min(0), white.max(0)
+    # Inside a label's box no yellow shows between the letters (the old outlined text let it through).
+    y, x = white[len(white) // 2]
+    label_box = bare[max(top, y - 3) : y + 4, max(left, x - 3) : x + 4].reshape(-1, 3).astype(int)
+    yellowish = (label_box[:, 0] > 200) & (label_box[:, 1] > 180) & (label_box[:, 2] < 120)
+    assert not yellowish.any() and bottom > top and right > left
+
+
 def test_click_view_moves_with_the_click(scene):
     image, label, an = scene
     static = static_panels(

@@ -36,6 +36,10 @@ class Crop:
     window: tuple[float, float, float, float]
 
 
+LABEL_BOX = (0, 0, 0)
+"""Fill behind the weight labels of the zoomed window."""
+
+
 def weight_color(weight: float, top: float) -> tuple[int, int, int]:
     """Viridis colour of a weight relative to the largest weight of the window."""
     idx = int(np.clip(round(255 * weight / top), 0, 255)) if top > 0 else 0
@@ -175,7 +179,9 @@ def zoom_crop(
         text = f"{weight:.2f}"
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
         org = (round((a + e - tw) / 2), round((b + f + th) / 2))
-        cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), 2, cv2.LINE_AA)
+        # White on a black box: readable on any image and next to any weight colour (yellow included).
+        box = (org[0] - 2, org[1] - th - 2), (org[0] + tw + 2, org[1] + 3)
+        cv2.rectangle(canvas, *box, LABEL_BOX, -1)
         cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255), 1, cv2.LINE_AA)
     # The clicked pixel's own cell (the query position of Eq. 7).
     a, b = (cx - sx / 2 - x0) * zoom, (cy - sy / 2 - y0) * zoom
