@@ -142,15 +142,18 @@ def _click_and_wait(page, image, x: int, y: int, before: tuple[int, int]) -> tup
     return _native(page)
 
 
-def test_click_two_pixels_on_local_distribution(server, page):
-    # The first run of a fresh server goes through Streamlit's legacy pages/ discovery, which does not know
-    # the navigation's URL paths and shows a "page not found" note once; the app's home page warms it up.
+def open_local_distribution(server: str, page) -> None:
+    """Open the inspector the way a user comes in: Home first (it loads the models), then /local."""
     page.goto(server)
     page.locator("h1").first.wait_for(timeout=150_000)
     _settle(page)
     page.goto(f"{server}/local")
     page.get_by_text(re.compile(r"Native pixel:")).first.wait_for(timeout=150_000)
     _settle(page)
+
+
+def test_click_two_pixels_on_local_distribution(server, page):
+    open_local_distribution(server, page)
     image = page.frame_locator("iframe").first.locator("img")
     image.wait_for(timeout=60_000)
     shown_w, shown_h = image.evaluate("e => [e.width, e.height]")
@@ -183,6 +186,11 @@ def test_screenshot_pages(server, page, name):
     _settle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    # Plotly draws after the page settles: wait for every chart's drawing, or the shot shows blank panels.
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        charts.nth(i).scroll_into_view_if_needed()
+        charts.nth(i).locator(".main-svg").first.wait_for(timeout=60_000)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     if name == "compare":
         # Exports are drawn on click (a deferred download): the first PDF is the side-by-side figure.

@@ -10,7 +10,7 @@ import re
 import time
 
 import pytest
-from test_browser import SHOTS, _native, _settle, page, server  # noqa: F401 (fixtures)
+from test_browser import SHOTS, _native, _settle, open_local_distribution, page, server  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser]
 
@@ -23,12 +23,7 @@ def _window(tab) -> tuple[int, int, int, int]:
 
 
 def test_click_in_the_zoomed_crop_inspects_that_native_pixel(server, page):  # noqa: F811
-    page.goto(server)
-    page.locator("h1").first.wait_for(timeout=150_000)
-    _settle(page)
-    page.goto(f"{server}/local")
-    page.get_by_text(re.compile(r"Native pixel:")).first.wait_for(timeout=150_000)
-    _settle(page)
+    open_local_distribution(server, page)
     zoom = page.frame_locator("iframe").nth(1).locator("img")
     zoom.wait_for(timeout=60_000)
     start = _native(page)

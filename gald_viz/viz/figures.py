@@ -9,11 +9,11 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from gald_viz.data.images import encode_jpeg, encode_png
 from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
 
 HOVER_CELLS = 128
@@ -37,16 +37,11 @@ class ImagePanel:
 
 def data_uri(rgb: np.ndarray, *, lossless: bool) -> str:
     """An RGB array as a PNG or JPEG data URI (what plotly's Image trace and browsers load)."""
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     if lossless:
-        ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        mime = "image/png"
+        data, mime = encode_png(rgb, compression=1), "image/png"
     else:
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        mime = "image/jpeg"
-    if not ok:
-        raise ValueError(f"rgb: OpenCV could not encode a {rgb.shape} {rgb.dtype} array")
-    return f"data:{mime};base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+        data, mime = encode_jpeg(rgb, quality=90), "image/jpeg"
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 def class_name(train_id: int) -> str:
