@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from gald_viz.data.cityscapes import CityscapesDataset
-from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES, colorize, to_label_ids
+from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, colorize, to_label_ids
 from gald_viz.data.synthcity import SynthCity, class_stats, generate, main, sample_name
+from gald_viz.data.synthcity.canvas import TRAIN_ID
 from gald_viz.data.synthcity.drawers import THING_DRAWERS, thing_drawer
 from gald_viz.data.synthcity.layout import SEGMENT_KINDS, Street
+from gald_viz.data.synthcity.stats import CITYSCAPES_PIXEL_PERCENT, cityscapes_share
 from gald_viz.data.synthcity.structures import SEGMENT_DRAWERS
 
 
@@ -45,16 +47,37 @@ def test_geometry_scales_with_image_size():
     assert (shrunk == small).mean() > 0.9
 
 
-def test_poles_are_2_to_8_px_wide_at_full_size():
+def test_poles_are_mostly_8_to_30_px_wide_at_full_size():
     runs = []
-    for index in range(3):
-        pole = generate(index, split="val").label == 5
+    for index in range(4):
+        pole = generate(index, split="val").label == TRAIN_ID["pole"]
         padded = np.pad(pole, ((0, 0), (1, 1))).astype(np.int8)
         diff = np.diff(padded, axis=1)
         starts, ends = np.nonzero(diff == 1), np.nonzero(diff == -1)
         runs.extend((ends[1] - starts[1]).tolist())
-    assert len(runs) > 100
-    assert 2 <= np.median(runs) <= 8
+    runs = np.array(runs)
+    assert len(runs) > 1000
+    assert ((runs >= 8) & (runs <= 30)).mean() > 0.6, np.percentile(runs, [10, 50, 90])
+
+
+def test_thin_and_small_classes_have_cityscapes_like_shares_at_full_size():
+    pixels = np.zeros(19, np.int64)
+    for index in range(12):
+        pixels += np.bincount(generate(index, split="val", seed=3).label.ravel(), minlength=256)[:19]
+    share = pixels / pixels.sum()
+    city = cityscapes_share()
+    # pole about 1 % of labelled pixels; signs, lights, people and bicycles within a factor of 3
+    assert 0.007 < share[TRAIN_ID["pole"]] < 0.025
+    for name in ("traffic light", "traffic sign", "person", "rider", "bicycle"):
+        ratio = share[TRAIN_ID[name]] / city[TRAIN_ID[name]]
+        assert 1 / 3 < ratio < 3, (name, ratio)
+
+
+def test_cityscapes_share_is_the_cited_table_renormalised_over_the_19_classes():
+    total = sum(CITYSCAPES_PIXEL_PERCENT.values())
+    share = cityscapes_share()
+    for train_id, name in enumerate(CLASS_NAMES):
+        assert share[train_id] == pytest.approx(CITYSCAPES_PIXEL_PERCENT[name] / total, rel=1e-12)
 
 
 def test_all_classes_appear_often_in_30_val_images():
@@ -96,7 +119,9 @@ def test_cli_writes_cityscapes_layout_that_reads_back_identically(tmp_path, caps
         == 0
     )
     report = capsys.readouterr().out
-    assert "traffic light" in report and "classes present" in report
+    assert "traffic light" in report and "classes present" in report and "Cityscapes %" in report
+    pole_row = next(line for line in report.splitlines() if line.startswith("pole "))
+    assert pole_row.split()[2] == f"{100 * cityscapes_share()[TRAIN_ID['pole']]:.3f}"
     read = CityscapesDataset(root=tmp_path, split="val")
     expected = SynthCity("val", 3, 1, 96, 192)
     assert read.names == expected.names

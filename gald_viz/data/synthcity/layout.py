@@ -10,8 +10,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-SEGMENT_KINDS = {"building": 0.42, "vegetation": 0.18, "wall": 0.15, "fence": 0.14, "terrain": 0.11}
+SEGMENT_KINDS = {"building": 0.48, "vegetation": 0.19, "wall": 0.08, "fence": 0.14, "terrain": 0.11}
 """What stands along a kerb, with the share of segments of each kind."""
+
+NOMINAL_FOCAL = 2222.0
+"""The camera's mean focal length in px at 2048 px width (:class:`.canvas.Canvas` draws 1.02-1.15 x width):
+the layout, which knows no canvas, places things by the size they should have in the image."""
 
 
 class Thing(NamedTuple):
@@ -110,14 +114,15 @@ class Street:
         r = rng
         lanes = list(self.lane_centres)
         parking = [self.road_l + 1.1, self.road_r - 1.1]
-        for _ in range(r.integers(2, 10)):
-            self._vehicle(r, "car", lanes + parking, (7.0, 90.0))
-        if r.random() < 0.55:
-            self._vehicle(r, "truck", lanes, (10.0, 80.0))
-        if r.random() < 0.55:
-            self._vehicle(r, "bus", lanes, (10.0, 70.0))
-        if r.random() < 0.5 or self.tram_rails:
+        # Long trains go first, while the lanes are free.
+        if r.random() < (0.45 if self.tram_rails else 0.15):
             self._vehicle(r, "train", lanes, (12.0, 60.0))
+        for _ in range(r.integers(4, 14)):
+            self._vehicle(r, "car", lanes + parking, (7.0, 90.0))
+        if r.random() < 0.3:
+            self._vehicle(r, "truck", lanes, (10.0, 80.0))
+        if r.random() < 0.35:
+            self._vehicle(r, "bus", lanes, (10.0, 70.0))
         if self.junction:
             for _ in range(r.integers(0, 3)):
                 kind = str(r.choice(["car", "car", "bus", "train", "truck"]))
@@ -131,34 +136,46 @@ class Street:
     def _place_people(self, r: np.random.Generator) -> None:
         """Pedestrians on the sidewalks (and some crossing), ridden and parked two-wheelers."""
         walks = [(self.walk_l + 0.4, self.road_l - 0.5), (self.road_r + 0.5, self.walk_r - 0.4)]
-        for _ in range(r.integers(1, 12)):
+        for _ in range(r.integers(3, 16)):
             lo, hi = walks[r.integers(2)]
-            z = r.uniform(8.0, 60.0)
+            z = r.uniform(6.0, 60.0)
             self.things.append(Thing(z, "person", (r.uniform(lo, hi), z)))
+            if r.random() < 0.3:  # a group: a second person beside the first
+                x2 = float(np.clip(self.things[-1].args[0] + r.uniform(-0.9, 0.9), lo, hi))
+                self.things.append(Thing(z + 0.3, "person", (x2, z + 0.3)))
         if r.random() < 0.3:  # pedestrians on the road (crossing)
             for _ in range(r.integers(1, 4)):
                 z = r.uniform(10.0, 40.0)
                 self.things.append(Thing(z, "person", (r.uniform(self.road_l, self.road_r), z)))
-        for kind, p in (("bicycle", 0.6), ("motorcycle", 0.55)):
+        for kind, p in (("bicycle", 0.6), ("motorcycle", 0.3)):
             if r.random() < p:
                 for _ in range(r.integers(1, 3)):
                     x = r.uniform(self.road_l + 0.5, self.road_r - 0.5)
                     z = r.uniform(9.0, 45.0)
                     self.things.append(Thing(z, "two_wheeler", (kind, x, z, True)))
-            if r.random() < 0.3:  # parked, no rider
+            if r.random() < (0.6 if kind == "bicycle" else 0.15):  # parked, no rider: a rack of 1-4
                 lo, hi = walks[r.integers(2)]
-                z = r.uniform(9.0, 40.0)
-                self.things.append(Thing(z, "two_wheeler", (kind, r.uniform(lo, hi), z, False)))
+                x, z = r.uniform(lo, hi), r.uniform(7.0, 40.0)
+                for k in range(r.integers(1, 5)):
+                    self.things.append(Thing(z + 0.7 * k, "two_wheeler", (kind, x, z + 0.7 * k, False)))
 
     def _place_poles_and_trees(self, r: np.random.Generator) -> None:
+        """Poles along both kerbs, a few at the building line, a pair at the junction; a row of trees.
+
+        A pole's depth follows from the width it should have in the image: 8-30 px at 2048 px for most
+        (log-uniform over 6-34 px), as Cityscapes' poles are; sign posts are thin, lamp posts thick.
+        """
         kerbs = [self.road_l - 0.6, self.road_r + 0.6]
-        for _ in range(r.integers(3, 10)):
-            # Poles 2-8 px wide at 2048 px width: 0.15 m poles placed where 0.15 m projects to that range.
-            z = r.uniform(40.0, 130.0)
-            self.things.append(Thing(z, "pole", (kerbs[r.integers(2)], z)))
+        building_line = [self.walk_l + 0.3, self.walk_r - 0.3]
+        for _ in range(r.integers(4, 10)):
+            width = r.uniform(0.10, 0.32)
+            width_px = np.exp(r.uniform(np.log(6.0), np.log(34.0)))
+            z = float(np.clip(NOMINAL_FOCAL * width / width_px, 5.0, 150.0))
+            x = (kerbs if r.random() < 0.8 else building_line)[r.integers(2)]
+            self.things.append(Thing(z, "pole", (x, z, width)))
         if self.junction and r.random() < 0.8:
             for x in kerbs:
-                self.things.append(Thing(self.z_cross - 1.0, "pole", (x, self.z_cross - 1.0)))
+                self.things.append(Thing(self.z_cross - 1.0, "pole", (x, self.z_cross - 1.0, 0.25)))
         if r.random() < 0.5:
             side = kerbs[r.integers(2)]
             for z in np.arange(r.uniform(8.0, 20.0), 80.0, r.uniform(8.0, 15.0)):

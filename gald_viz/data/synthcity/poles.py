@@ -1,5 +1,5 @@
-"""Poles 2-8 px wide at 2048 px, with traffic lights and traffic signs: the thin objects GALD's
-local distribution is meant to repair next to large regions."""
+"""Poles mostly 8-30 px wide at 2048 px, with traffic lights and traffic signs on them: the thin objects
+GALD's local distribution is meant to repair next to large regions."""
 
 import numpy as np
 
@@ -7,26 +7,27 @@ from gald_viz.data.synthcity.canvas import TRAIN_ID, Canvas, circle
 from gald_viz.data.synthcity.palettes import POLE_GREY, SIGNAL_HOUSING, pick, shade
 
 
-def draw_pole(cv: Canvas, r: np.random.Generator, x: float, z: float) -> None:
-    """A pole at (x, z), maybe with a mast arm over the road, a traffic light and one or two signs."""
+def draw_pole(cv: Canvas, r: np.random.Generator, x: float, z: float, width: float) -> None:
+    """A pole ``width`` metres thick at (x, z), maybe with a mast arm over the road, a traffic light and
+    one or two signs."""
     grey = pick(r, POLE_GREY, 12)
-    width_px = float(np.clip(cv.px(0.15, z), 2.0 * cv.s, 8.0 * cv.s))
+    width_px = float(np.clip(cv.px(width, z), 2.0 * cv.s, 48.0 * cv.s))
     half = width_px / 2 / (cv.f / z)
     height = r.uniform(3.5, 8.0)
     cls = TRAIN_ID["pole"]
     cv.fill([cv.billboard(x, z, [-half, half, half, -half], [0.0, 0.0, height, height])], grey, "metal", cls)
     toward_road = -np.sign(x)
-    if r.random() < 0.35 and height > 5.0:  # mast arm over the road with a hanging light
+    if r.random() < 0.1 and height > 5.0:  # mast arm over the road with a hanging light
         reach = r.uniform(2.0, 5.0)
         arm = cv.billboard(x, z, [0.0, toward_road * reach], [height - 0.2, height - 0.2])[None]
         cv.lines(arm, width_px * 0.8, grey, "metal", cls)
         draw_traffic_light(cv, r, x + toward_road * reach, z, height - 1.3)
-    if r.random() < 0.5:
+    if r.random() < 0.12:
         draw_traffic_light(cv, r, x + toward_road * (half + 0.17), z, r.uniform(2.4, min(height, 4.0) - 0.9))
-    if r.random() < 0.75:
+    if r.random() < 0.45:
         y = min(height - 0.7, r.uniform(2.4, 3.6))
         draw_sign(cv, r, x, z, y)
-        if r.random() < 0.35:
+        if r.random() < 0.25:
             draw_sign(cv, r, x, z, y - 1.3)
 
 
@@ -50,7 +51,7 @@ def draw_sign(cv: Canvas, r: np.random.Generator, x: float, z: float, y: float) 
     """A round, triangular, square or direction sign centred at height y: a rim and an inner face."""
     cls = TRAIN_ID["traffic sign"]
     shape = r.integers(4)
-    size = r.uniform(0.75, 1.2)
+    size = r.uniform(0.55, 0.9)
     if shape == 0:  # round
         u, v = circle(0.0, y, size / 2, 16)
         rim, inner = (200, 30, 30), (235, 235, 235)
