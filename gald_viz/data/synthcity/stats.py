@@ -50,5 +50,5 @@ def format_stats(pixels: np.ndarray, images: np.ndarray, n_images: int) -> str:
     for name, px, im, city in zip(CLASS_NAMES, pixels, images, cityscapes_share(), strict=True):
         rows.append(f"{name:<14} {100.0 * px / total:8.3f} {100.0 * city:12.3f} {int(im):7d} {n_images:4d}")
     rows.append(f"classes present in at least one image: {int((images > 0).sum())}/{NUM_CLASSES}")
-    rows.append("Cityscapes: share of the 19 classes' pixels in its fine annotations (see synthcity/stats.py)")
+    rows.append("Cityscapes: share of the 19 classes' pixels in its fine annotations (synthcity/stats.py)")
     return "\n".join(rows)
