@@ -126,14 +126,17 @@ def test_resume_check_names_exactly_the_settings_a_resumed_run_must_repeat():
     saved = TrainConfig(arch="fcn", data="synthcity", out="a")
     changes = dict(arch="aspp", data="cityscapes", out="b", iters=2, batch=2, crop=(1, 1), scale=(1.0, 1.0))
     changes |= dict(lr=1.0, wd=1.0, momentum=0.5, seed=1, ohem=True, ohem_thresh=0.1, ohem_min_kept=1)
-    changes |= dict(probes=True, init="x", init_only=["x"], freeze=["x"], options={"x": 1}, pool=1)
+    changes |= dict(
+        probes=True, init="x", init_only=["x"], freeze=["x"], lr_mult={"x": 2.0}, options={"x": 1}
+    )
+    changes |= dict(pool=1)
     changes |= dict(data_size=(1, 1), save_every=1, log_every=1)
     must_repeat = [
         name for name, value in changes.items() if resume_mismatches(saved, replace(saved, **{name: value}))
     ]
     assert must_repeat == [
         *("arch", "data", "iters", "batch", "crop", "scale", "lr", "wd", "seed", "ohem", "probes", "freeze"),
-        *("options", "pool", "data_size"),
+        *("lr_mult", "options", "pool", "data_size"),
     ]
 
 

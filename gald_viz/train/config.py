@@ -68,6 +68,22 @@ def parse_option(text: str) -> tuple[str, object]:
         return key, value
 
 
+def parse_lr_mult(text: str) -> tuple[str, float]:
+    """``PREFIX=FACTOR`` with a positive factor.
+
+    >>> parse_lr_mult("ld.=10")
+    ('ld.', 10.0)
+    """
+    prefix, sep, value = text.partition("=")
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = float("nan")
+    if not sep or not prefix or not factor > 0 or factor == float("inf"):
+        raise argparse.ArgumentTypeError(f"--lr-mult {text!r}: expected PREFIX=FACTOR with FACTOR > 0")
+    return prefix, factor
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a run; stored in the resume sidecar and the checkpoint metadata."""
@@ -123,6 +139,15 @@ class TrainConfig:
         [],
         help="keep parameters whose name starts with PREFIX fixed, their BN statistics too (repeatable)",
         metavar="PREFIX",
+        same_on_resume=True,
+        recorded=True,
+    )
+    lr_mult: dict = setting(
+        {},
+        help="scale the learning rate of parameters whose name starts with PREFIX (repeatable), "
+        "e.g. ld.=10; the longest matching prefix wins",
+        metavar="PREFIX=FACTOR",
+        parse=parse_lr_mult,
         same_on_resume=True,
         recorded=True,
     )

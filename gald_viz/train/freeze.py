@@ -21,22 +21,36 @@ def is_frozen(name: str, config: TrainConfig) -> bool:
     return name.startswith(tuple(config.freeze))
 
 
-def trainable_params(model: torch.nn.Module, config: TrainConfig) -> list[torch.nn.Parameter]:
-    """Freeze what :func:`is_frozen` names; return the parameters left to train."""
-    params, frozen = [], 0
+def lr_mult_of(name: str, config: TrainConfig) -> float:
+    """The learning-rate multiplier of ``name``: that of its longest ``--lr-mult`` prefix, else 1."""
+    matches = [p for p in config.lr_mult if name.startswith(p)]
+    return float(config.lr_mult[max(matches, key=len)]) if matches else 1.0
+
+
+def trainable_params(model: torch.nn.Module, config: TrainConfig) -> list[dict]:
+    """Freeze what :func:`is_frozen` names; return the parameters left to train as SGD parameter groups,
+    one per learning-rate multiplier (``lr_mult``; the loop scales the poly learning rate by it)."""
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    frozen, used = 0, set()
     for name, param in model.named_parameters():
         param.requires_grad_(not is_frozen(name, config))
         if param.requires_grad:
-            params.append(param)
+            groups.setdefault(lr_mult_of(name, config), []).append(param)
+            used |= {p for p in config.lr_mult if name.startswith(p)}
         else:
             frozen += 1
     if config.freeze and not frozen:
         raise TrainError(f"--freeze {' '.join(config.freeze)}: {model.arch!r} has no parameter of that name")
-    if config.probes and not params:
+    unused = sorted(set(config.lr_mult) - used)
+    if unused:
+        raise TrainError(
+            f"--lr-mult {' '.join(unused)}: no trainable parameter of {model.arch!r} has that name"
+        )
+    if config.probes and not groups:
         raise TrainError(f"--probes: model {model.arch!r} has no probe heads (build it with probes=true)")
-    if not params:
+    if not groups:
         raise TrainError(f"--freeze {' '.join(config.freeze)}: nothing of {model.arch!r} is left to train")
-    return params
+    return [{"params": params, "lr_mult": mult} for mult, params in groups.items()]
 
 
 def set_train_mode(model: torch.nn.Module, config: TrainConfig) -> None:

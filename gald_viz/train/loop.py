@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from gald_viz.data.labels import CLASS_NAMES, NUM_CLASSES
+from gald_viz.train.branches import METADATA_KEY, BranchTracker, tracker_state
 from gald_viz.train.config import TrainConfig, TrainError, checkpoint_metadata
 from gald_viz.train.data import batch_at, build_dataset
 from gald_viz.train.freeze import set_train_mode, trainable_params
@@ -46,6 +47,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     device: torch.device
     log: logging.Logger
+    tracker: BranchTracker
     start_iter: int = 0
     elapsed: float = 0.0  # seconds spent training before this process started
 
@@ -61,6 +63,8 @@ class Run:
             iteration=iteration,
             config=self.config,
             elapsed=elapsed,
+            extra_tensors=self.tracker.state_tensors(),
+            extra_meta={"branch_grad_steps": self.tracker.steps, "branch_grad_since": self.tracker.since},
         )
 
 
@@ -108,11 +112,20 @@ def start_run(config: TrainConfig, *, resume: str | None, device: str) -> Run:
         check_settings(saved[0], config, resume)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    model = build_run_model(config, log, resuming=resume is not None)
-    params = trainable_params(model, config)
+    # A sidecar written without the branch tracker's state: rebuild the initial weights (seed, --init)
+    # so distances are still measured from them; its gradient sums start at the resumed iteration.
+    tracked = tracker_state(saved[1]) if saved is not None else None
+    model = build_run_model(config, log, resuming=tracked is not None)
+    tracker = BranchTracker(
+        model,
+        tracked,
+        steps=saved[0].get("branch_grad_steps", 0) if saved else 0,
+        since=saved[0].get("branch_grad_since", saved[0]["iteration"]) if saved else 0,
+    )
+    groups = trainable_params(model, config)
     model.to(dev)
-    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.wd)
-    run = Run(config, model, optimizer, dev, log)
+    optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.wd)
+    run = Run(config, model, optimizer, dev, log, tracker)
     if saved is not None:
         meta, tensors = saved
         restore(meta, tensors, model=model, optimizer=optimizer, device=dev)
@@ -167,7 +180,7 @@ def train_step(
     config, model, optimizer = run.config, run.model, run.optimizer
     lr = poly_lr(config.lr, iteration, config.iters)
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_mult", 1.0)
     x = normalise_batch(images, model.preset).to(run.device, non_blocking=True)
     y = labels.to(run.device, non_blocking=True)
     set_train_mode(model, config)
@@ -176,6 +189,7 @@ def train_step(
         raise TrainError(f"loss became {loss.item()} at iteration {iteration}; lower --lr (now {config.lr})")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    run.tracker.after_backward(model)
     optimizer.step()
     return loss.item(), parts, lr
 
@@ -211,6 +225,7 @@ def save_checkpoint(run: Run, *, described: str, commit: str, command: str | Non
         train_seconds=round(run.elapsed, 1),
         device=device_name(run.device),
         command=command or shlex.join(["python", "-m", "gald_viz.train", *sys.argv[1:]]),
+        **{METADATA_KEY: run.tracker.report(run.model)},
     )
     try:
         save_model(run.model, out, **metadata)

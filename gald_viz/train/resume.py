@@ -35,14 +35,18 @@ def save_resume(
     iteration: int,
     config: TrainConfig,
     elapsed: float,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
+    extra_meta: dict | None = None,
 ) -> None:
-    """Write model + optimizer tensors and the run state as safetensors with JSON metadata."""
+    """Write model + optimizer tensors and the run state as safetensors with JSON metadata, plus
+    ``extra_tensors`` and ``extra_meta`` (the branch tracker's state)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     opt_state = optimizer.state_dict()
     for index, state in opt_state["state"].items():
         for key, value in state.items():
             if torch.is_tensor(value):
                 tensors[f"optim.{index}.{key}"] = value.detach().cpu().contiguous()
+    tensors |= extra_tensors or {}
     tensors["rng.cpu"] = torch.get_rng_state()
     if torch.cuda.is_available():
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
@@ -52,6 +56,7 @@ def save_resume(
         "elapsed_s": elapsed,
         "config": asdict(config),
         "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in opt_state["param_groups"]],
+        **(extra_meta or {}),
     }
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
