@@ -129,14 +129,14 @@ def test_resume_check_names_exactly_the_settings_a_resumed_run_must_repeat():
     changes |= dict(
         probes=True, init="x", init_only=["x"], freeze=["x"], lr_mult={"x": 2.0}, options={"x": 1}
     )
-    changes |= dict(pool=1)
+    changes |= dict(pool=1, val_every=5, val_images=3, patience=2)
     changes |= dict(data_size=(1, 1), save_every=1, log_every=1)
     must_repeat = [
         name for name, value in changes.items() if resume_mismatches(saved, replace(saved, **{name: value}))
     ]
     assert must_repeat == [
         *("arch", "data", "iters", "batch", "crop", "scale", "lr", "wd", "seed", "ohem", "probes", "freeze"),
-        *("lr_mult", "options", "pool", "data_size"),
+        *("lr_mult", "options", "pool", "data_size", "val_every", "val_images", "patience"),
     ]
 
 

@@ -166,6 +166,20 @@ class TrainConfig:
         metavar=("H", "W"),
         same_on_resume=True,
     )
+    val_every: int = setting(
+        0,
+        help="score the main output and probe heads on unseen SynthCity val scenes every N iterations "
+        "(0: never); the curve goes into the checkpoint",
+        same_on_resume=True,
+        recorded=True,
+    )
+    val_images: int = setting(10, help="validation scenes (SynthCity val, seed 9100)", same_on_resume=True)
+    patience: int = setting(
+        0,
+        help="stop when the trained heads' validation mIoU has not risen for N validations (0: never)",
+        same_on_resume=True,
+        recorded=True,
+    )
     save_every: int = setting(200, help="iterations between resume sidecars")
     log_every: int = setting(10, help="iterations between log lines")
 

@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from gald_viz.train.resume import (
     resume_path,
     save_resume,
 )
+from gald_viz.train.validate import VAL_SEED, stopped_rising, trained_heads, validation_scores
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Run:
     tracker: BranchTracker
     start_iter: int = 0
     elapsed: float = 0.0  # seconds spent training before this process started
+    curve: list[dict] = field(default_factory=list)  # validation points {"iteration", "scores"}
+    stopped_at: int | None = None  # the iteration early stopping ended the run at
 
     @property
     def sidecar(self) -> Path:
@@ -64,7 +67,12 @@ class Run:
             config=self.config,
             elapsed=elapsed,
             extra_tensors=self.tracker.state_tensors(),
-            extra_meta={"branch_grad_steps": self.tracker.steps, "branch_grad_since": self.tracker.since},
+            extra_meta={
+                "branch_grad_steps": self.tracker.steps,
+                "branch_grad_since": self.tracker.since,
+                "val_curve": self.curve,
+                "stopped_at": self.stopped_at,
+            },
         )
 
 
@@ -130,6 +138,7 @@ def start_run(config: TrainConfig, *, resume: str | None, device: str) -> Run:
         meta, tensors = saved
         restore(meta, tensors, model=model, optimizer=optimizer, device=dev)
         run.start_iter, run.elapsed = meta["iteration"], meta["elapsed_s"]
+        run.curve, run.stopped_at = meta.get("val_curve", []), meta.get("stopped_at")
         log.info("resumed from %s at iteration %d", resume, run.start_iter)
     return run
 
@@ -159,16 +168,42 @@ def run_iterations(run: Run, dataset: torch.utils.data.Dataset, *, progress: boo
         unit="it",
     )
     started = tick = time.perf_counter()
+    validation = validation_set(config)
     for it in bar:
+        if run.stopped_at is not None:
+            break
         loss, parts, lr = train_step(run, *batch_at(dataset, it, config.batch), it)
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}")
         done = it + 1
         if done % config.log_every == 0 or done == config.iters:
             tick = log_progress(run, done, loss, parts, lr, since=tick)
-        if done % config.save_every == 0 and done < config.iters:
+        if validation and (done % config.val_every == 0 or done == config.iters):
+            validate(run, validation, done)
+        if done % config.save_every == 0 and done < config.iters and run.stopped_at is None:
             run.save_sidecar(done, run.elapsed + time.perf_counter() - started)
     bar.close()
     return time.perf_counter() - started
+
+
+def validation_set(config: TrainConfig) -> list:
+    """The ``--val-images`` unseen SynthCity val scenes of ``--val-every`` validation (none when off)."""
+    from gald_viz.data.synthcity import SynthCity
+
+    if not config.val_every:
+        return []
+    return list(SynthCity("val", config.val_images, VAL_SEED, *config.data_size))
+
+
+def validate(run: Run, validation: list, done: int) -> None:
+    """Score the heads on the validation scenes, log and record the point; stop when they stopped rising."""
+    run.model.eval()
+    with torch.no_grad():
+        scores = validation_scores(run.model, validation)
+    run.curve.append({"iteration": done, "scores": scores})
+    run.log.info("val %d: %s", done, " ".join(f"{k}={100 * v:.2f}" for k, v in scores.items()))
+    if stopped_rising(run.curve, trained_heads(scores, run.config.probes), run.config.patience):
+        run.stopped_at = done
+        run.log.info("validation mIoU stopped rising: stopping at iteration %d", done)
 
 
 def train_step(
@@ -226,15 +261,17 @@ def save_checkpoint(run: Run, *, described: str, commit: str, command: str | Non
         device=device_name(run.device),
         command=command or shlex.join(["python", "-m", "gald_viz.train", *sys.argv[1:]]),
         **{METADATA_KEY: run.tracker.report(run.model)},
+        val_curve=run.curve,
+        iterations_run=run.stopped_at or config.iters,
     )
     try:
         save_model(run.model, out, **metadata)
     except Exception:
         # A finished run must never be lost to a failing save: --resume this sidecar to save again.
-        run.save_sidecar(config.iters, run.elapsed)
+        run.save_sidecar(run.stopped_at or config.iters, run.elapsed)
         run.log.exception("saving %s failed; state kept in %s", out, run.sidecar)
         raise
-    run.log.info("saved %s after %d iterations, %.1f s", out, config.iters, run.elapsed)
+    run.log.info("saved %s after %d iterations, %.1f s", out, run.stopped_at or config.iters, run.elapsed)
 
 
 def make_logger(path: Path, *, append: bool) -> logging.Logger:

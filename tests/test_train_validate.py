@@ -1,0 +1,74 @@
+"""Validation curves during training and early stopping when the trained heads stop rising."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from gald_viz.analysis import analyse
+from gald_viz.data.synthcity import SynthCity
+from gald_viz.train import load_resume, resume_path, train
+from gald_viz.train.validate import VAL_SEED
+from tests.test_train import TINY_OPTIONS, tiny_config
+
+
+def metadata(path) -> dict:
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata()
+
+
+def literal_miou(preds, labels) -> float:
+    """Mean over classes with a non-empty union of TP / (TP + FP + FN), pixel by pixel sets."""
+    ious = []
+    for c in range(19):
+        tp = fp = fn = 0
+        for pred, label in zip(preds, labels, strict=True):
+            valid = label != 255
+            tp += int(((pred == c) & (label == c)).sum())
+            fp += int(((pred == c) & (label != c) & valid).sum())
+            fn += int(((pred != c) & (label == c)).sum())
+        if tp + fp + fn:
+            ious.append(tp / (tp + fp + fn))
+    return float(np.mean(ious))
+
+
+def test_curve_points_are_the_mious_of_the_heads_on_unseen_val_scenes(tmp_path):
+    config = tiny_config(tmp_path, iters=4, val_every=2, val_images=2, save_every=2)
+    model = train(config, progress=False)
+    curve = json.loads(metadata(config.out)["val_curve"])
+    assert [p["iteration"] for p in curve] == [2, 4]
+    assert set(curve[-1]["scores"]) == {"out", "probe.backbone", "probe.ga"}
+    samples = list(SynthCity("val", 2, VAL_SEED, *config.data_size))
+    analyses = [analyse(model, s.image, device="cpu") for s in samples]
+    labels = [s.label for s in samples]
+    for head in ("out", "probe.backbone", "probe.ga"):
+        preds = [a.pred if head == "out" else a.probe_preds[head] for a in analyses]
+        assert curve[-1]["scores"][head] == pytest.approx(literal_miou(preds, labels), abs=1e-12)
+    meta, _ = load_resume(resume_path(config.out))
+    assert [p["iteration"] for p in meta["val_curve"]] == [2]  # the sidecar carries the curve so far
+
+
+def test_probe_run_stops_when_its_validation_miou_stops_rising(tmp_path):
+    base = tiny_config(tmp_path, iters=2, options={**TINY_OPTIONS, "probes": False})
+    train(base, progress=False)
+    probes = replace(
+        base,
+        out=str(tmp_path / "p.safetensors"),
+        probes=True,
+        init=base.out,
+        options={},
+        iters=20,
+        lr=1e-12,  # the probes cannot move: their scores stay flat, so one validation of patience ends it
+        val_every=2,
+        val_images=1,
+        patience=1,
+    )
+    train(probes, progress=False)
+    meta = metadata(probes.out)
+    assert json.loads(meta["iterations_run"]) == 4
+    assert [p["iteration"] for p in json.loads(meta["val_curve"])] == [2, 4]
+    assert "stopping at iteration 4" in (tmp_path / "p.log").read_text()
