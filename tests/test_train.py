@@ -136,7 +136,7 @@ def test_resume_check_names_exactly_the_settings_a_resumed_run_must_repeat():
     ]
     assert must_repeat == [
         *("arch", "data", "iters", "batch", "crop", "scale", "lr", "wd", "seed", "ohem", "probes", "freeze"),
-        *("lr_mult", "options", "pool", "data_size", "val_every", "val_images", "patience"),
+        *("lr_mult", "options", "pool", "val_every", "val_images", "patience", "data_size"),
     ]
 
 
