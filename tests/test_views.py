@@ -1,5 +1,6 @@
 """The pages' views (gald_viz.views): built from small arrays and tiny models, without Streamlit."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -115,7 +116,7 @@ def test_compare_view_with_ground_truth(scene):
     assert title == f"Per class at {radii[3]} px (0.005 diag)" and "F GA: aspp" in per_class.columns
     # A tolerance that is not one of Table V's falls back to the first.
     assert view.scores.per_class(-7)[0] == f"Per class at {radii[0]} px (0.00088 diag)"
-    assert view.stages.note is None
+    assert view.stages.note.endswith("`aspp_ldv2` recorded no validation mIoU for its probes.")
     assert titles(view.stages.figure) == [
         "FCN stage (probe on X)",
         "GA stage (probe on X_g)",
@@ -128,6 +129,30 @@ def test_compare_view_with_ground_truth(scene):
         "stages",
     }
     assert view.export.file_stem == "compare_street"
+
+
+def test_stage_panels_name_their_probe_and_its_recorded_validation_miou(scene):
+    from gald_viz.train.validate import recorded_scores
+
+    sample, _, an = scene
+    curve = [
+        {"iteration": 5, "scores": {"out": 0.5}},
+        {"iteration": 10, "scores": {"out": 0.61, "probe.ga": 0.4}},
+    ]
+    recorded = recorded_scores({"val_curve": json.dumps(curve), "val_images": "12"})
+    assert recorded == (
+        {"out": 0.61, "probe.ga": 0.4},
+        "12 unseen SynthCity val scenes (seed 9100), iteration 10",
+    )
+    assert recorded_scores({}) is None
+    inputs = compare_inputs(sample, an["aspp"], an["aspp_ldv2"])
+    view = compare_view(CompareInputs(**{**inputs.__dict__, "stage_scores": recorded}))
+    assert titles(view.stages.figure)[:3] == [
+        "FCN stage (probe on X)",
+        "GA stage (probe on X_g, val mIoU 40.0 %)",
+        "final (ldv2, val mIoU 61.0 %)",
+    ]
+    assert "Validation mIoU: 12 unseen SynthCity val scenes (seed 9100), iteration 10" in view.stages.note
 
 
 def test_compare_view_without_ground_truth_or_probes(scene):

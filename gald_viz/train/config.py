@@ -173,7 +173,9 @@ class TrainConfig:
         same_on_resume=True,
         recorded=True,
     )
-    val_images: int = setting(10, help="validation scenes (SynthCity val, seed 9100)", same_on_resume=True)
+    val_images: int = setting(
+        10, help="validation scenes (SynthCity val, seed 9100)", same_on_resume=True, recorded=True
+    )
     patience: int = setting(
         0,
         help="stop when the trained heads' validation mIoU has not risen for N validations (0: never)",

@@ -56,3 +56,17 @@ def stopped_rising(curve: list[dict], heads: list[str], patience: int) -> bool:
         if any(point["scores"][head] > best for point in recent):
             return False
     return True
+
+
+def recorded_scores(metadata: dict[str, str]) -> tuple[dict[str, float], str] | None:
+    """The last validation point a checkpoint recorded: ``({head: mIoU}, "N scenes … at iteration T")``,
+    or ``None`` when it recorded none (trained without ``--val-every``, or not by gald_viz.train)."""
+    import json
+
+    curve = json.loads(metadata.get("val_curve", "[]") or "[]")
+    if not curve:
+        return None
+    images = metadata.get("val_images", "?")
+    last = curve[-1]
+    where = f"{images} unseen SynthCity val scenes (seed {VAL_SEED}), iteration {last['iteration']}"
+    return last["scores"], where

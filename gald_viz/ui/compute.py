@@ -14,6 +14,7 @@ from gald_viz.mechanisms.report import mechanism_report, ranked_images
 from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.conventions import threshold_label
 from gald_viz.pairing import PairReport, describe_pair
+from gald_viz.train.validate import recorded_scores
 from gald_viz.ui import cache
 from gald_viz.ui.sidebar import Settings
 from gald_viz.views import compare, mechanisms
@@ -59,6 +60,7 @@ def compare_inputs(settings: Settings) -> compare.CompareInputs:
         errors=errors,
         scores=scores,
         pair=describe_pair(ga.model, gald.model),
+        stage_scores=recorded_scores(gald.model.checkpoint_info.get("metadata", {})),
     )
 
 

@@ -42,6 +42,8 @@ class CompareInputs:
         errors: error maps at :func:`display_hw` (None without GT).
         scores: (GA, GALD) scores on the image (None without GT).
         pair: what differs between the two models (None: not checked).
+        stage_scores: the GALD checkpoint's recorded validation mIoU per head (``out``, ``probe.*``) and
+            where it was measured (None: the checkpoint recorded none).
     """
 
     sample: Sample
@@ -55,6 +57,7 @@ class CompareInputs:
     errors: ErrorViews | None = None
     scores: tuple[ImageScores, ImageScores] | None = None
     pair: PairReport | None = None
+    stage_scores: tuple[dict[str, float], str] | None = None
 
 
 @dataclass
@@ -199,16 +202,21 @@ def compare_view(inp: CompareInputs) -> CompareView:
         )
 
     stages = {}
-    if "probe.backbone" in gald_an.probe_preds:
-        stages["FCN stage (probe on X)"] = gald_an.probe_preds["probe.backbone"]
-    if "probe.ga" in gald_an.probe_preds:
-        stages["GA stage (probe on X_g)"] = gald_an.probe_preds["probe.ga"]
-    stages[f"final ({inp.gald_ld_kind})"] = gald_an.pred
+    heads = (("probe.backbone", "FCN stage (probe on X"), ("probe.ga", "GA stage (probe on X_g"))
+    for head, title in heads:
+        if head in gald_an.probe_preds:
+            stages[title + _stage_miou(inp, head) + ")"] = gald_an.probe_preds[head]
+    stages[f"final ({inp.gald_ld_kind}{_stage_miou(inp, 'out')})"] = gald_an.pred
     stage_panels = [ImagePanel(title, overlay(pred)) for title, pred in stages.items()]
     if gt is not None:
         stage_panels.append(ImagePanel("ground truth", overlay(gt)))
     no_probes = (
         f"`{inp.gald_name}` has no probe heads, so only its final prediction is available (no FCN/GA stages)."
+    )
+    stage_note = "Stages are 1×1 probe classifiers on the detached backbone output X and GA output X_g. " + (
+        f"Validation mIoU: {inp.stage_scores[1]}, recorded in the checkpoint."
+        if inp.stage_scores
+        else f"`{inp.gald_name}` recorded no validation mIoU for its probes."
     )
 
     header = f"`{sample.name}` · GA model `{inp.ga_name}` · GALD model `{inp.gald_name}`"
@@ -229,7 +237,7 @@ def compare_view(inp: CompareInputs) -> CompareView:
         scores=None if inp.scores is None else _scores_part(inp, h, w),
         stages=StagesPart(
             title=f"Stage predictions of {inp.gald_name} (Fig. 8)",
-            note=no_probes if len(stages) == 1 else None,
+            note=no_probes if len(stages) == 1 else stage_note,
             figure=grid(stage_panels, {title.split(" (")[0]: pred for title, pred in stages.items()}, 2, 2),
             export=Export(
                 "stages",
@@ -239,6 +247,13 @@ def compare_view(inp: CompareInputs) -> CompareView:
             ),
         ),
     )
+
+
+def _stage_miou(inp: CompareInputs, head: str) -> str:
+    """``", val mIoU 54.1 %"`` from the checkpoint's record, or nothing."""
+    if inp.stage_scores is None or head not in inp.stage_scores[0]:
+        return ""
+    return f", val mIoU {100 * inp.stage_scores[0][head]:.1f} %"
 
 
 def _scores_part(inp: CompareInputs, h: int, w: int) -> ScoresPart:
