@@ -28,6 +28,7 @@ ITEM6 = {
     "ldv1",
     "ldv2",
     "fourway",
+    "scores",
     "accuracy_by_band",
     "boundary_iou",
     "differences",
@@ -125,6 +126,26 @@ def test_report_against_literal_sums(runs):
     assert len(ko["delta_boundary_f"]) == 4
     changed = b["ko:ldv1.mask=1:changed"].sum(0)
     assert ko["changed_share"] == pytest.approx(changed[0] / changed[1])
+
+
+def test_each_models_scores_and_intervals_against_literal_resamples(runs):
+    store, ga, gald, *_ = runs
+    rep = mechanism_report(store, ga, gald, bootstrap=B, seed=5)
+    draws = np.concatenate(list(resample_draws(3, B, 5)))
+    for model, run in (("ga", ga), ("gald", gald)):
+        _, a = store.arrays(run)
+        assert rep["scores"][model]["miou"] == pytest.approx(
+            literal_miou(*(a[k].sum(0) for k in ("tp", "fp", "fn"))), abs=1e-12
+        )
+        boot = [literal_miou(*(sum(a[k][i] for i in d) for k in ("tp", "fp", "fn"))) for d in draws]
+        np.testing.assert_allclose(rep["ci95"]["scores"][model]["miou"], literal_interval(boot), atol=1e-12)
+        for t in range(4):
+            f = float(np.mean([np.mean([a["boundary_f"][i, t, c] for i in range(3)]) for c in range(19)]))
+            assert rep["scores"][model]["boundary_f"][t] == pytest.approx(f, abs=1e-12)
+            boot_f = [np.mean(a["boundary_f"][d, t].mean(0)) for d in draws]
+            np.testing.assert_allclose(
+                rep["ci95"]["scores"][model]["boundary_f"][t], literal_interval(boot_f), atol=1e-12
+            )
 
 
 def walk_differences(node):
@@ -249,3 +270,25 @@ def test_ldv2_block_against_literal_sums(runs):
     assert gap["ci95"][0] <= gap["estimate"] <= gap["ci95"][1]
     # float32 softmax weights sum to 1 only to ~1e-7, so a near-uniform kernel may exceed 1 by that
     assert all(0 <= v <= 1 + 1e-6 for v in rep["ldv2"]["entropy_by_band"] if v is not None), rep["ldv2"]
+
+
+def test_command_line_pairs_an_fcn_with_a_ga_model_and_refuses_pairs_that_add_nothing(
+    tmp_path, capsys, one_thread
+):
+    paths = {}
+    for arch, seed in (("fcn", 0), ("aspp", 1), ("aspp_ldv1", 2)):
+        paths[arch] = tmp_path / f"{arch}.safetensors"
+        save_model(tiny(arch, seed), paths[arch])
+    common = ["--data", DATA, "--limit", "2", "--db", str(tmp_path / "m.sqlite"), "--bootstrap", "20"]
+    common += ["--device", "cpu", "--json", str(tmp_path / "r.json")]
+    for ga, gald in (("aspp", "fcn"), ("aspp", "aspp"), ("fcn", "fcn")):
+        assert main(["mechanisms", "--ga", str(paths[ga]), "--gald", str(paths[gald]), *common]) == 2
+        assert "--gald" in capsys.readouterr().err
+    assert main(["mechanisms", "--ga", str(paths["aspp_ldv1"]), "--gald", str(paths["aspp"]), *common]) == 2
+    assert "--ga" in capsys.readouterr().err
+    assert main(["mechanisms", "--ga", str(paths["fcn"]), "--gald", str(paths["aspp"]), *common]) == 0
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["ldv1"] is None and rep["ldv2"] is None and rep["n_images"] == 2
+    assert rep["differences"]["miou"]["estimate"] == pytest.approx(
+        rep["scores"]["gald"]["miou"] - rep["scores"]["ga"]["miou"], abs=1e-12
+    )

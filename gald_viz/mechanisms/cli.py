@@ -44,6 +44,27 @@ def split_interventions(names: Sequence[str]) -> tuple[tuple[str, ...], tuple[st
     return ga, gald
 
 
+def _has_ga(net) -> bool:
+    from gald_viz.models.zoo import ZOO
+
+    return net.arch not in ZOO or ZOO[net.arch]["ga"] != "none"  # the official layout always has GA
+
+
+def check_pair(ga_net, ga: str, gald_net, gald: str) -> None:
+    """The second model must add the mechanism the first lacks: LD to a model without LD (GALD − GA),
+    or GA to an FCN (GA − FCN, where "GALD" in the report means the GA model)."""
+    if ga_net.ld_kind != "none":
+        raise ValueError(
+            f"--ga {ga}: the model has local distribution (LD {ga_net.ld_kind}); --ga takes a model without "
+            "LD (a GA-only model, or an FCN when --gald is a GA-only model)"
+        )
+    if gald_net.ld_kind == "none" and (_has_ga(ga_net) or not _has_ga(gald_net)):
+        raise ValueError(
+            f"--gald {gald}: the model has no local distribution (LD none); --gald takes an LDv1/LDv2 model, "
+            "or a GA-only model when --ga is an FCN"
+        )
+
+
 def run_mechanisms(
     ga: str,
     gald: str,
@@ -76,17 +97,8 @@ def run_mechanisms(
     plan_ga = MechanismPlan(tuple(bands), tuple(ratios), ko_ga)
     plan_gald = MechanismPlan(tuple(bands), tuple(ratios), ko_gald)
     dev = str(resolve_device(device))
-    nets = {}
-    for flag, name in (("--ga", ga), ("--gald", gald)):
-        net = load_model(name, device=dev)
-        wants_ld = flag == "--gald"
-        if (net.ld_kind != "none") != wants_ld:
-            kind = "has local distribution" if net.ld_kind != "none" else "has no local distribution"
-            raise ValueError(
-                f"{flag} {name}: the model {kind} (LD {net.ld_kind}); --ga takes a GA-only model and --gald"
-                " an LDv1/LDv2 model"
-            )
-        nets[flag] = net
+    nets = {flag: load_model(name, device=dev) for flag, name in (("--ga", ga), ("--gald", gald))}
+    check_pair(nets["--ga"], ga, nets["--gald"], gald)
     for flag, plan in (("--ga", plan_ga), ("--gald", plan_gald)):
         try:
             plan.check_model(nets[flag])

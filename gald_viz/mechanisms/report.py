@@ -13,16 +13,17 @@ The dict has the keys of issue #12 item 6: ``ga``, ``gald`` ({name, sha256}), ``
 ``bands_px``, ``classes``, ``ldv1`` (null without LDv1: ``mask_mean_by_band``, ``mask_mean_by_class``),
 ``ldv2`` (null without LDv2: ``same_class_share_by_band``, ``uniform_share_by_band``,
 ``entropy_by_band``, ``centre_weight_by_band``, ``same_class_share_by_class``,
-``uniform_share_by_class``), ``fourway`` (``fixes_by_band``, ``breaks_by_band``, ``pixels_by_band``:
-fixes and breaks as a share of the band's evaluated pixels, pixels as the band's share of all
-evaluated pixels), ``accuracy_by_band`` (``ga``, ``gald``), ``boundary_iou`` (``ratio``, ``ga``, ``gald``
+``uniform_share_by_class``), ``scores`` (``ga``, ``gald``: each model's ``miou`` and ``boundary_f``
+per threshold), ``fourway`` (``fixes_by_band``, ``breaks_by_band``, ``pixels_by_band``: fixes and
+breaks as a share of the band's evaluated pixels, pixels as the band's share of all evaluated pixels),
+``accuracy_by_band`` (``ga``, ``gald``), ``boundary_iou`` (``ratio``, ``ga``, ``gald``
 each ``{"per_class": [...], "mean": x}``, the first width), ``differences`` (``miou`` and ``boundary_f``
 per threshold, ``{"estimate", "ci95", "contains_zero"}``) and ``interventions`` (name →
 ``{"model", "delta_miou", "delta_boundary_f"}``). Values are fractions; differences are GALD − GA and
 knocked-out − intact; a band or class without data is null.
 
-Extra keys: ``ci95`` mirrors ``ldv1``, ``ldv2``, ``fourway``, ``accuracy_by_band`` and ``boundary_iou``
-with the interval ``[lo, hi]`` (or null) of each number (bootstrap of the statistic itself);
+Extra keys: ``ci95`` mirrors ``ldv1``, ``ldv2``, ``scores``, ``fourway``, ``accuracy_by_band`` and
+``boundary_iou`` with the interval ``[lo, hi]`` (or null) of each number (bootstrap of the statistic itself);
 ``differences`` also holds ``iou_per_class``, ``boundary_f_per_class`` (per threshold),
 ``boundary_iou`` (mean, per width), ``boundary_iou_per_class``, ``accuracy_by_band`` and, for LDv2,
 ``same_class_minus_uniform_by_band``; ``ldv1``/``ldv2`` add the other quantities (``p05``/``p95``
@@ -276,6 +277,11 @@ def report_from_arrays(
         return _ratio(per_band, per_band.sum(-1, keepdims=True))
 
     value("pixels_by_band", share, out["fourway"], ci["fourway"])
+    out["scores"], ci["scores"] = {}, {}
+    for m in ("ga", "gald"):
+        out["scores"][m], ci["scores"][m] = {}, {}
+        value("miou", lambda s, m=m: _miou(s, f"{m}."), out["scores"][m], ci["scores"][m])
+        value("boundary_f", lambda s, m=m: _mean_f(s, f"{m}."), out["scores"][m], ci["scores"][m])
     out["accuracy_by_band"], ci["accuracy_by_band"] = {}, {}
     acc = {m: band_ratio(f"{m}.band_correct", f"{m}.band_total") for m in ("ga", "gald")}
     for m in ("ga", "gald"):
