@@ -86,6 +86,29 @@ def list_bundled() -> list[str]:
     )
 
 
+DEFAULT_PAIR_FILE = "defaults.json"
+"""In :data:`BUNDLED_DIR`: the app's default GA and GALD models, chosen by the evidence
+(:func:`gald_viz.model_evidence.default_pair`, written by ``python -m gald_viz.model_cards``)."""
+
+
+def default_pair(folder: Path = BUNDLED_DIR) -> tuple[str, str, str]:
+    """The app's default (GA model, GALD model, why): the evidence's choice in ``folder``, else
+    aspp / aspp_ldv2."""
+    path = Path(folder) / DEFAULT_PAIR_FILE
+    if path.is_file():
+        chosen = json.loads(path.read_text(encoding="utf-8"))
+        if chosen.get("ga") in list_bundled() and chosen.get("gald") in list_bundled():
+            return chosen["ga"], chosen["gald"], chosen.get("reason", "")
+    return "synthcity/aspp", "synthcity/aspp_ldv2", "no evidence file: the built-in default"
+
+
+def write_default_pair(chosen: dict, folder: Path = BUNDLED_DIR) -> Path:
+    """Write the evidence's ``{"ga", "gald", "reason"}`` choice for :func:`default_pair`."""
+    path = Path(folder) / DEFAULT_PAIR_FILE
+    path.write_text(json.dumps(chosen, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
 def save_model(model: SegmentationModel, path: str | os.PathLike, **metadata: Any) -> Path:
     """Write ``model`` as a project checkpoint (safetensors) that rebuilds itself on load.
 

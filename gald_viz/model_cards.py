@@ -25,7 +25,8 @@ import pandas as pd
 from safetensors import safe_open
 
 from gald_viz import published
-from gald_viz.checkpoints import BUNDLED_DIR
+from gald_viz.checkpoints import BUNDLED_DIR, write_default_pair
+from gald_viz.model_evidence import EvidenceError, default_pair, load_reports, render_evidence
 
 #: Bundled models, in table order.
 BUNDLED = ("fcn", "aspp", "aspp_ldv1", "aspp_ldv2", "cgnl_ldv1")
@@ -176,8 +177,9 @@ def _iters(stages: list[dict[str, str]]) -> str:
     return text
 
 
-def render(cards: list[Card]) -> str:
-    """The generated Markdown block: one table row and one section per card."""
+def render(cards: list[Card], evidence: list[str] | None = None) -> str:
+    """The generated Markdown block: one table row and one section per card, then the mechanism
+    evidence (:func:`gald_viz.model_evidence.render_evidence`) when given."""
     radii = "/".join(str(r) for r in cards[0].radii_px)
     lines = [
         BEGIN,
@@ -195,6 +197,8 @@ def render(cards: list[Card]) -> str:
         )
     for c in cards:
         lines += ["", *_section(c)]
+    if evidence:
+        lines += ["", *evidence]
     lines += ["", END]
     return "\n".join(lines)
 
@@ -279,13 +283,20 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m gald_viz.model_cards", description=__doc__.split("\n\n")[0])
     p.add_argument("--db", default=str(DEFAULT_DB), help="results database holding the evaluation runs")
     p.add_argument("--readme", default=str(BUNDLED_DIR / "README.md"))
+    p.add_argument(
+        "--evidence",
+        default="results/evidence",
+        help="folder of the mechanism reports (gald_viz.model_evidence); also sets the app's default pair",
+    )
     a = p.parse_args(argv)
     try:
-        block = render([load_card(name, Path(a.db)) for name in BUNDLED])
-    except CardError as exc:
+        cards = [load_card(name, Path(a.db)) for name in BUNDLED]
+        reports = load_reports(Path(a.evidence))
+    except (CardError, EvidenceError) as exc:
         print(f"error: {exc}")
         return 2
-    update_readme(Path(a.readme), block)
+    update_readme(Path(a.readme), render(cards, render_evidence(reports, a.evidence)))
+    write_default_pair(default_pair(reports))
     return 0
 
 

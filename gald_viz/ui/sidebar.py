@@ -22,7 +22,13 @@ from gald_viz.data.spec import CityscapesSpec, DataSpec, FolderSpec, SynthCitySp
 from gald_viz.inference import resolve_device
 from gald_viz.roots import confine
 from gald_viz.ui import cache
-from gald_viz.ui.state import DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, OTHER_CHECKPOINT, SOURCES
+from gald_viz.ui.state import (
+    DEFAULT_GA_MODEL,
+    DEFAULT_GALD_MODEL,
+    DEFAULT_PAIR_REASON,
+    OTHER_CHECKPOINT,
+    SOURCES,
+)
 
 ENCODING_LABELS = {
     "auto": "automatic (file names)",
@@ -338,6 +344,8 @@ def render_sidebar() -> Settings:
         bundled = list(list_bundled())
         ga_pick = model_picker_ui("ga", "GA model", bundled)
         gald_pick = model_picker_ui("gald", "GALD model", bundled)
+        if (ga_pick, gald_pick) == (DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL):
+            st.caption(f"The default pair: {DEFAULT_PAIR_REASON}.")
         device = _resolve_device(device_ui())
         opacity = opacity_ui()
     ga = _load_model(ga_pick, DEFAULT_GA_MODEL, device, "GA model")

@@ -17,15 +17,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from gald_viz.checkpoints import list_bundled
+from gald_viz.checkpoints import default_pair, list_bundled
 from gald_viz.data.spec import CityscapesSpec, FolderSpec, SourceError, SynthCitySpec, parse_spec
 from gald_viz.metrics.conventions import PAPER_RADII_PX
 from gald_viz.roots import PathNotAllowedError, confine
 from gald_viz.views.pages import PAGES
 from gald_viz.viz.features import FEATURE_VIEWS
 
-DEFAULT_GA_MODEL = "synthcity/aspp"
-DEFAULT_GALD_MODEL = "synthcity/aspp_ldv2"
+DEFAULT_GA_MODEL, DEFAULT_GALD_MODEL, DEFAULT_PAIR_REASON = default_pair()
 OTHER_CHECKPOINT = "checkpoint file…"
 """The model-picker entry that reveals a path field for any checkpoint file."""
 
