@@ -1,84 +1,81 @@
 #!/usr/bin/env bash
-# Reproduces the bundled SynthCity models in gald_viz/bundled/synthcity/ and their model cards
-# (gald_viz/bundled/README.md), exactly as the bundled files were made:
-#   stages 1-4: fcn from scratch: 200 iterations (lr 0.02), then 100 (lr 0.01, seed 1), then 3000 at batch 4
-#               (lr 0.02, OHEM, seed 2, a pool of 400 scenes), then 1000 more (lr 0.01, seed 4), each
-#               continuing the one before;
-#   stage 5:    aspp, aspp_ldv1, aspp_ldv2 and cgnl_ldv1 (400 iterations, lr 0.02, OHEM) on the *frozen*
-#               backbone of that fcn, whose probe and auxiliary heads they copy and keep frozen too: only
-#               the GA/LD head, the classifier and the GA probe train. The four differ in their context
-#               head alone, so the GA-vs-GALD comparison is fair; and a head-only run is cheap on a CPU;
-#   stage 6:    each of the four continues its stage-5 weights for 300 iterations (lr 0.01, seed 5), with the
-#               same parts frozen.
-# Probe heads read detached features, so they never change the main network.
-# Then the files are copied into gald_viz/bundled/, evaluated on 50 SynthCity val images at 1024x2048 and the
-# cards rendered.
+# Reproduces the bundled SynthCity models in gald_viz/bundled/synthcity/, their evidence and their cards
+# (gald_viz/bundled/README.md). Recipe v2 (issue 14): full resolution, every branch trained.
 #
-# Stages 1-2 ran one thread per run on a shared 2-core CPU; stages 3-6 one run at a time with 2 threads.
-# On a GPU the results differ in the last bits.
+#   fcn      from scratch at input_scale 1.0 (feature cells of 8 native px, the paper's output stride 8 at
+#            full resolution): 4000 iterations, batch 8, 256x512 crops, lr 0.02, OHEM, a pool of 500 scenes.
+#   ga/gald  aspp, aspp_ldv1, aspp_ldv2, cgnl_ldv1 start from that fcn's backbone, auxiliary and backbone
+#            probe (--init-only) and train *everything* jointly for 2000 iterations at lr 0.01 with the
+#            backbone at 0.5x and the local distribution at 5x (--lr-mult), so the LD branches (the LDv1
+#            mask's W_d, LDv2's theta/phi/g), which get a far smaller gradient than the GA head, learn too.
+#            The four see the same crops in the same order (seed 11) and differ in their context head.
+#   probes   each model's probe heads alone (--probes: the network frozen) until their validation mIoU on
+#            10 unseen SynthCity val scenes (seed 9100) stops rising (validated every 50, patience 3).
+#   evidence the mechanism reports of gald_viz.model_evidence on 100 unseen scenes (seed 4242) and the
+#            plain evaluations; then the cards and the app's default pair.
+# Every run writes OUT.log and, every --save-every iterations, a resume sidecar: an interrupted stage
+# continues with RESUME=1 (the same command plus --resume OUT.resume.safetensors).
+# scripts/branch_learning.py CHECKPOINT prints how far each branch moved and its gradient share.
 #
-# Usage: bash scripts/train_bundled.sh [RUNS_DIR]   (default runs/bundled; results in results/)
-#        STAGES="6 eval" bash scripts/train_bundled.sh  runs only the named steps (1 2 3 4 5 6 eval)
-#        MODELS="aspp" STAGES=5 bash scripts/train_bundled.sh  stages 5-6 for some GA/GALD models only
+# Usage: bash scripts/train_bundled.sh [RUNS_DIR]            (default runs/v2)
+#        STAGES="ga probes" MODELS="aspp_ldv1" bash scripts/train_bundled.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${1:-runs/bundled}
-STAGES=${STAGES:-1 2 3 4 5 6 eval}
-GA_MODELS=(aspp aspp_ldv1 aspp_ldv2 cgnl_ldv1)
-read -r -a TRAIN_MODELS <<<"${MODELS:-${GA_MODELS[*]}}"
-mkdir -p "$RUNS"/stage{2,3,4,5,6}
+RUNS=${1:-runs/v2}
+STAGES=${STAGES:-fcn ga probes copy evidence cards}
+THREADS=${THREADS:-1}
+ALL=(fcn aspp aspp_ldv1 aspp_ldv2 cgnl_ldv1)
+read -r -a MODELS <<<"${MODELS:-${ALL[*]}}"
+mkdir -p "$RUNS"
 
 options=(--option backbone=small --option head_channels=128 --option probes=true --option aux=true
-  --option input_scale=0.5 --no-progress)
-common=(--data synthcity --crop 256 512 --scale 0.75 1.5 --wd 1e-4 "${options[@]}")
+  --option input_scale=1.0 --no-progress)
+common=(--data synthcity --crop 256 512 --scale 0.75 1.5 --wd 1e-4 --threads "$THREADS" "${options[@]}")
 
 wants() { [[ " $STAGES " == *" $1 "* ]]; }
+picked() { [[ " ${MODELS[*]} " == *" $1 "* ]]; }
+train() {  # train OUT ARGS...: resumes from OUT's sidecar when RESUME=1 and it exists
+  local out=$1 sidecar=${1%.safetensors}.resume.safetensors
+  shift
+  if [[ ${RESUME:-0} == 1 && -f $sidecar ]]; then set -- "$@" --resume "$sidecar"; fi
+  python -m gald_viz.train --out "$out" "$@"
+}
 
-if wants 1; then
-  python -m gald_viz.train --arch fcn --out "$RUNS/fcn.safetensors" --iters 200 --batch 8 --lr 0.02 --seed 0 \
-    --pool 200 --save-every 50 --threads 1 "${common[@]}"
+if wants fcn && picked fcn; then
+  train "$RUNS/fcn.safetensors" --arch fcn --iters 4000 --batch 8 --lr 0.02 --seed 10 --pool 500 --ohem \
+    --save-every 100 --log-every 25 "${common[@]}"
 fi
-if wants 2; then
-  python -m gald_viz.train --arch fcn --out "$RUNS/stage2/fcn.safetensors" --iters 100 --batch 8 --lr 0.01 \
-    --seed 1 --pool 200 --save-every 25 --threads 1 "${common[@]}" --init "$RUNS/fcn.safetensors"
-fi
-if wants 3; then
-  python -m gald_viz.train --arch fcn --out "$RUNS/stage3/fcn.safetensors" --iters 3000 --batch 4 --lr 0.02 \
-    --seed 2 --pool 400 --ohem --save-every 250 --log-every 50 --threads 2 "${common[@]}" \
-    --init "$RUNS/stage2/fcn.safetensors"
-fi
-if wants 4; then
-  python -m gald_viz.train --arch fcn --out "$RUNS/stage4/fcn.safetensors" --iters 1000 --batch 4 --lr 0.01 \
-    --seed 4 --pool 400 --ohem --save-every 250 --log-every 50 --threads 2 "${common[@]}" \
-    --init "$RUNS/stage3/fcn.safetensors"
-fi
-shared=(backbone. probe_backbone. aux.)  # the fcn parts the GA/GALD models copy and keep frozen
-if wants 5; then
-  for arch in "${TRAIN_MODELS[@]}"; do
-    flags=()
-    for prefix in "${shared[@]}"; do flags+=(--init-only "$prefix" --freeze "$prefix"); done
-    python -m gald_viz.train --arch "$arch" --out "$RUNS/stage5/$arch.safetensors" --iters 400 --batch 8 \
-      --lr 0.02 --seed 3 --pool 400 --ohem --save-every 100 --log-every 50 --threads 2 "${common[@]}" \
-      --init "$RUNS/stage4/fcn.safetensors" "${flags[@]}"
+if wants ga; then
+  for arch in "${MODELS[@]}"; do
+    [[ $arch == fcn ]] && continue
+    train "$RUNS/$arch.safetensors" --arch "$arch" --iters 2000 --batch 8 --lr 0.01 --seed 11 --pool 500 \
+      --ohem --lr-mult backbone.=0.5 --lr-mult ld.=5 --val-every 250 --val-images 10 --save-every 100 \
+      --log-every 25 "${common[@]}" --init "$RUNS/fcn.safetensors" \
+      --init-only backbone. --init-only aux. --init-only probe_backbone.
   done
 fi
-if wants 6; then
-  for arch in "${TRAIN_MODELS[@]}"; do
-    flags=()
-    for prefix in "${shared[@]}"; do flags+=(--freeze "$prefix"); done
-    python -m gald_viz.train --arch "$arch" --out "$RUNS/stage6/$arch.safetensors" --iters 300 --batch 8 \
-      --lr 0.01 --seed 5 --pool 400 --ohem --save-every 100 --log-every 50 --threads 2 "${common[@]}" \
-      --init "$RUNS/stage5/$arch.safetensors" "${flags[@]}"
+if wants probes; then
+  for arch in "${MODELS[@]}"; do
+    train "$RUNS/probes/$arch.safetensors" --arch "$arch" --probes --init "$RUNS/$arch.safetensors" \
+      --iters 1000 --batch 8 --lr 0.02 --seed 12 --pool 500 --val-every 50 --val-images 10 --patience 3 \
+      --save-every 50 --log-every 25 --data synthcity --crop 256 512 --scale 0.75 1.5 --wd 1e-4 \
+      --threads "$THREADS" --no-progress
   done
 fi
-if wants eval; then
+if wants copy; then
   mkdir -p gald_viz/bundled/synthcity
-  cp "$RUNS/stage4/fcn.safetensors" gald_viz/bundled/synthcity/fcn.safetensors
-  for name in "${GA_MODELS[@]}"; do
-    cp "$RUNS/stage6/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"
-  done
-  for name in fcn "${GA_MODELS[@]}"; do
+  for name in "${ALL[@]}"; do cp "$RUNS/probes/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"; done
+fi
+if wants evidence; then
+  for name in "${ALL[@]}"; do
     python -m gald_viz.evaluate model --model "synthcity/$name" --data synthcity:val --limit 50 --device cpu
   done
+  python - <<'EOF' | while read -r line; do eval "$line --device cpu"; done
+from gald_viz.model_evidence import PAIRS, command
+for pair in PAIRS:
+    print(command(pair))
+EOF
+fi
+if wants cards; then
   python -m gald_viz.model_cards
 fi
