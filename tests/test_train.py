@@ -248,6 +248,7 @@ def test_bundled_model_loads_by_name_and_segments_synthcity_val(name):
     from gald_viz.metrics.confusion import confusion_matrix, pixel_accuracy
 
     model = load_model(f"synthcity/{name}")
+    assert Path(model.checkpoint_info["path"]).stat().st_size <= 8 * 2**20, "bundled models are <= 8 MB"
     assert model.options.get("probes"), "bundled models carry probe heads"
     sample = generate(0, split="val", seed=0)  # 1024×2048: the size the models were trained for
     pred = predict(model, sample.image, device="cpu")
