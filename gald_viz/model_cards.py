@@ -244,7 +244,42 @@ def _section(c: Card) -> list[str]:
         f" --limit {EVAL_LIMIT}`",
         f"- **Published** (Cityscapes val, not SynthCity): Table I {row_i} (ResNet-50) mIoU {pub_miou:.1f} %."
         f" {published_f}",
+        *_learning_lines(c),
     ]
+
+
+def _learning_lines(c: Card) -> list[str]:
+    """The branch-learning table of every training stage that recorded one, and the validation curves."""
+    from gald_viz.train.branches import METADATA_KEY, format_branch_report
+
+    lines = []
+    for index, meta in enumerate(c.stages, 1):
+        if METADATA_KEY in meta:
+            table = format_branch_report(json.loads(meta[METADATA_KEY]))
+            lines += [
+                f"- **Branch learning**, stage {index} (`scripts/branch_learning.py`):",
+                "",
+                "```",
+                table,
+                "```",
+            ]
+        curve = json.loads(meta.get("val_curve", "[]") or "[]")
+        if curve:
+            heads = list(curve[-1]["scores"])
+            lines += [
+                f"- **Validation mIoU**, stage {index} ({meta.get('val_images', '?')} unseen SynthCity val"
+                " scenes, seed 9100), by iteration:",
+                "",
+                "| iteration | " + " | ".join(heads) + " |",
+                "|---:|" + "---:|" * len(heads),
+                *(
+                    f"| {p['iteration']} | "
+                    + " | ".join(f"{100 * p['scores'].get(h, float('nan')):.1f}" for h in heads)
+                    + " |"
+                    for p in curve
+                ),
+            ]
+    return lines
 
 
 def _stage_line(index: int, meta: dict[str, str]) -> str:

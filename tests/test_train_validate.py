@@ -72,3 +72,18 @@ def test_probe_run_stops_when_its_validation_miou_stops_rising(tmp_path):
     assert json.loads(meta["iterations_run"]) == 4
     assert [p["iteration"] for p in json.loads(meta["val_curve"])] == [2, 4]
     assert "stopping at iteration 4" in (tmp_path / "p.log").read_text()
+
+
+def test_model_card_shows_each_stages_branch_learning_and_validation_curve(tmp_path):
+    from gald_viz.model_cards import Card, _learning_lines
+
+    config = tiny_config(tmp_path, iters=4, val_every=2, val_images=1)
+    train(config, progress=False)
+    meta = metadata(config.out)
+    card = Card("x", meta, [meta], 1, 0.1, "0" * 64, 0.5, [0.1] * 4, [3, 5, 9, 12], 1, "cpu")
+    text = "\n".join(_learning_lines(card))
+    report = json.loads(meta["branch_learning"])
+    assert f"{report['branches']['ld.down']['distance']:9.3f}" in text and "LDv1 mask W_d" in text
+    curve = json.loads(meta["val_curve"])
+    assert "| iteration | out | probe.backbone | probe.ga |" in text
+    assert f"| 4 | {100 * curve[1]['scores']['out']:.1f} |" in text
