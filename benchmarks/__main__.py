@@ -4,6 +4,8 @@
     python -m benchmarks --quick         # fewer images and repeats (a few minutes on 2 cores)
     python -m benchmarks --only boundary_f big_image --show-output
 
+``gpu`` (benchmarks/gpu.py) measures on a CUDA device and gives one "skipped" row on a machine without.
+
 Convention: a benchmark module may expose ``run(quick: bool = False) -> list[dict]``, rows
 ``{"name", "value", "unit", "goal", "met"}`` (``met`` True, False, or None where a figure has no goal);
 it is called in-process. Scripts without ``run`` are run as subprocesses (with the quick arguments
@@ -146,6 +148,7 @@ BENCHMARKS: tuple[str, ...] = (
     "evaluation_job",
     "bootstrap",
     "mechanisms",
+    "gpu",
 )
 SCRIPTS: dict[str, Script] = {
     "synthcity_speed": Script("synthcity_speed", parse_synthcity_speed, ("--count", "3")),
