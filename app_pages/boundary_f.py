@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.store import DEFAULT_DB
 from gald_viz.ui import cache
 from gald_viz.ui.page import page_setup
@@ -19,7 +18,8 @@ if st.session_state.pop(GO_COMPARE, False):
     # Set by the "Open on Compare" callback, which already chose the image and models.
     st.switch_page("app_pages/ga_vs_gald.py")
 settings = page_setup("boundary")
-sample, ga, gald = settings.sample, settings.ga, settings.gald
+sample, ga, gald, label_set = settings.sample, settings.ga, settings.gald, settings.label_set
+class_names = list(label_set.class_names)
 h, w = sample.image.shape[:2]
 
 
@@ -30,7 +30,7 @@ def _open_on_compare(**chosen) -> None:
 
 
 st.title("Boundary F-scores")
-st.caption(view.CAPTION)
+st.caption(view.caption(label_set))
 db_path = st.text_input("Results database", value=str(DEFAULT_DB), key="bf.db")
 stored = view.stored_runs(db_path, cache.results_store)
 for show, message in ((st.info, stored.info), (st.warning, stored.warning)):
@@ -48,16 +48,16 @@ chosen = st.multiselect(
 
 models = {f"GA: {ga.name}": ga, f"GALD: {gald.name}": gald} if sample.label is not None else {}
 preds = {n: cache.analysis(settings.key(m), m, sample.image).pred for n, m in models.items()}
-live = {n: cache.scores(settings.key(models[n]), p, sample.label) for n, p in preds.items()}
+live = {n: cache.scores(settings.key(models[n]), p, sample.label, label_set) for n, p in preds.items()}
 if sample.label is None:
     st.info(f"`{sample.name}` has no ground truth: no live rows.")
-table = view.table(stored.store, chosen, live, view.live_source(sample.name, h, w), (h, w))
+table = view.table(stored.store, chosen, live, view.live_source(sample.name, h, w), (h, w), label_set)
 for message in table.warnings:
     st.warning(message)
 
 tol_col, filter_col, sort_col, order_col = st.columns([2, 3, 1, 1])
 tolerance = tol_col.selectbox("Tolerance", view.TOLERANCES, format_func=view.tolerance_text, key="bf.tol")
-classes = filter_col.multiselect("Classes", list(CLASS_NAMES), default=list(CLASS_NAMES), key="bf.classes")
+classes = filter_col.multiselect("Classes", class_names, default=class_names, key=view.classes_key(label_set))
 sort_by = sort_col.selectbox("Sort rows by", ["(table order)", "mean", *classes], key="bf.sort")
 descending = order_col.toggle("Descending", value=True, key="bf.descending")
 shown = table.shown(classes, sort_by, descending, tolerance)
@@ -98,8 +98,11 @@ else:
     st.caption("Choose stored runs to list their images.")
 
 st.subheader("Boundary F against tolerance (1–20 px)")
-live_curves = {n: cache.tolerance_curve(settings.key(models[n]), p, sample.label) for n, p in preds.items()}
-curves = view.curves(stored, chosen, live_curves)
+k = label_set.num_classes
+live_curves = {
+    n: cache.tolerance_curve(settings.key(models[n]), p, sample.label, k) for n, p in preds.items()
+}
+curves = view.curves(stored, chosen, live_curves, label_set)
 for message in curves.warnings:
     st.warning(message)
 if curves.curves:
@@ -119,6 +122,7 @@ else:
         try:
             report = lambda frac, text: bar.progress(frac, text=text)  # noqa: E731
             job = {"limit": int(n_images), "device": settings.device, "db": db_path, "progress": report}
+            job["label_set"] = label_set
             new_ids = view.evaluate((ga.name, gald.name), settings.data_spec, **job)
             cache.results_store.clear()
             after = view.stored_runs(db_path, cache.results_store)

@@ -13,6 +13,7 @@ view = home_view(
     settings.sample,
     settings.device,
     models_table(settings.ga, settings.gald),
+    settings.label_set,
 )
 
 st.title("gald-viz")

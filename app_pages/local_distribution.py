@@ -47,6 +47,7 @@ view = local_view(
     model_name=loaded.name,
     source_text=settings.source_text,
     mask_channel=choices.mask_channel,
+    label_set=settings.label_set,
 )
 
 for line in view.missing:
@@ -71,7 +72,9 @@ with info_col:
     factor = st.selectbox(
         "Zoom (native px → screen px)", ZOOM_FACTORS, index=1, key="ld.zoom", format_func="×{}".format
     )
-    zoom = zoom_part(an, settings.sample, xy, factor, choices.background, settings.opacity)
+    zoom = zoom_part(
+        an, settings.sample, xy, factor, choices.background, settings.opacity, settings.label_set
+    )
     zoom_picker(ZOOM_KEY, ZOOM_WINDOW, an.native_size, zoom.rgb, zoom.window)
     st.caption(zoom.caption)
     st.markdown(view.pixel)

@@ -35,6 +35,8 @@ from typing import Any
 import safetensors.torch
 import torch
 
+from gald_viz.checkpoint_labels import CLASSES_KEY, LABEL_SET_KEY, CheckpointError, check_labels
+from gald_viz.data.label_set import LabelSet
 from gald_viz.inference import resolve_device
 from gald_viz.models.contract import SegmentationModel
 from gald_viz.models.official import (
@@ -72,10 +74,6 @@ MAX_CHANNELS = 8192
 _INT_OPTIONS = ("head_channels", "ldv2_key_channels", "ldv1_downsample", "ldv2_kernel", "ldv2_dilation")
 
 
-class CheckpointError(ValueError):
-    """A checkpoint cannot be loaded; the message names the file (or name) and the problem."""
-
-
 def list_bundled() -> list[str]:
     """Names of the bundled checkpoints (``synthcity/<name>``), sorted."""
     return sorted(
@@ -109,7 +107,13 @@ def write_default_pair(chosen: dict, folder: Path = BUNDLED_DIR) -> Path:
     return path
 
 
-def save_model(model: SegmentationModel, path: str | os.PathLike, **metadata: Any) -> Path:
+def save_model(
+    model: SegmentationModel,
+    path: str | os.PathLike,
+    *,
+    label_set: LabelSet | None = None,
+    **metadata: Any,
+) -> Path:
     """Write ``model`` as a project checkpoint (safetensors) that rebuilds itself on load.
 
     The metadata holds ``gald_viz.format = "project"``, ``gald_viz.arch``, ``gald_viz.options`` (JSON)
@@ -118,16 +122,21 @@ def save_model(model: SegmentationModel, path: str | os.PathLike, **metadata: An
     Args:
         model: a zoo or official model (``arch``, ``options``, ``num_classes`` attributes).
         path: output file; written to a temporary name first, then renamed.
+        label_set: the classes the model predicts; recorded as ``classes`` (the names) and
+            ``label_set`` (name and hash), so loading it against other data is refused.
         **metadata: provenance to store (training data, iterations, git commit…).
 
     Returns:
         The path written.
 
     Raises:
-        CheckpointError: the model lacks ``arch``/``options``/``num_classes``, or a metadata key is
-            reserved.
+        CheckpointError: the model lacks ``arch``/``options``/``num_classes``, a metadata key is
+            reserved, or ``label_set`` has another number of classes than the model.
     """
     path = Path(path)
+    if label_set is not None:
+        check_labels(model, label_set, f"save_model({path})")
+        metadata = {CLASSES_KEY: list(label_set.class_names), LABEL_SET_KEY: label_set.identity(), **metadata}
     missing = [a for a in ("arch", "options", "num_classes") if not hasattr(model, a)]
     if missing:
         raise CheckpointError(f"save_model({path}): {type(model).__name__} has no {', '.join(missing)}")
@@ -314,6 +323,7 @@ def load_model(
     device: str | torch.device = "cpu",
     *,
     num_classes: int | None = EXPECTED_CLASSES,
+    label_set: LabelSet | None = None,
 ) -> SegmentationModel:
     """Load a bundled model, a project checkpoint or an official GALD-Net state dict (contract 3).
 
@@ -321,6 +331,9 @@ def load_model(
         name_or_path: ``synthcity/<name>`` or a file path.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
         num_classes: the K the caller needs (19 Cityscapes classes); ``None`` accepts any.
+        label_set: the classes the caller's data has; replaces ``num_classes``: the model must predict
+            as many classes and, where its metadata records class names, the same names in the same
+            order (:func:`check_labels`).
 
     Returns:
         The model in eval mode on ``device``, with ``checkpoint_info = {"name", "path", "sha256",
@@ -331,7 +344,8 @@ def load_model(
         CheckpointError: unknown name, missing path, empty/truncated/unrecognised file, a file over
             :data:`MAX_CHECKPOINT_BYTES`, a pickle that would run code, metadata beyond
             :data:`MAX_NUM_CLASSES` / :data:`MAX_CHANNELS`, keys or shapes that do not fit, a tensor
-            stretched beyond its storage, NaN or inf weights, or another number of classes. Every
+            stretched beyond its storage, NaN or inf weights, another number of classes, or class
+            names other than ``label_set``'s. Every
             failure of an untrusted file is this error; nothing is allocated before the shapes fit.
         InferenceError: ``device`` is not a device or CUDA is not available (a ``ValueError`` too).
     """
@@ -369,12 +383,6 @@ def load_model(
     if fmt == "official":
         metadata |= {"arch": model.arch, "num_classes": str(model.num_classes)}
     _check_finite(model, where)
-    if num_classes is not None and model.num_classes != num_classes:
-        raise CheckpointError(
-            f"{where}: the model predicts {model.num_classes} classes, expected {num_classes} "
-            "(the Cityscapes training classes)"
-        )
-    model = model.to(dev).eval()
     model.checkpoint_info = {
         "name": name,
         "path": str(path.resolve()),
@@ -382,4 +390,11 @@ def load_model(
         "format": fmt,
         "metadata": metadata,
     }
-    return model
+    if label_set is not None:
+        check_labels(model, label_set, where)
+    elif num_classes is not None and model.num_classes != num_classes:
+        raise CheckpointError(
+            f"{where}: the model predicts {model.num_classes} classes, expected {num_classes} "
+            "(the Cityscapes training classes)"
+        )
+    return model.to(dev).eval()

@@ -15,6 +15,9 @@ with values in [0, 1]. A class without GT and prediction pixels in the whole dat
 
 ``python -m gald_viz.evaluate model --model NAME_OR_PATH --data SPEC`` runs a resumable evaluation job
 (:func:`gald_viz.jobs.run_job`) and prints its summary.
+
+``--labels FILE`` (every subcommand) gives another label set than Cityscapes' 19 classes: a JSON
+or CSV file (``docs/label_sets.md``); the classes, ignore id and id map then come from it.
 """
 
 import argparse
@@ -23,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gald_viz.data.label_files import resolve_labels
 from gald_viz.folder_scores import (
     FolderError,
     FolderEvaluation,
@@ -55,6 +59,7 @@ def _folders(args: argparse.Namespace) -> int:
         per_image_csv=args.per_image,
         workers=args.workers,
         progress=sys.stderr.isatty(),
+        label_set=resolve_labels(args.labels),
     )
     print(result.table_text(label=f"{args.pred} vs {args.gt}"))
     for warning in result.warnings():
@@ -80,6 +85,8 @@ def _model(args: argparse.Namespace) -> int:
         db=db,
         thresholds=_parse_thresholds(args.thresholds),
         progress=True,
+        # Only a given set is passed: the default stays run_job's own (Cityscapes).
+        **({"label_set": resolve_labels(args.labels)} if args.labels else {}),
     )
     print(jobs.summary_text(run_id, db))
     return 0
@@ -105,6 +112,7 @@ def _mechanisms(args: argparse.Namespace) -> int:
         db=args.db,
         thresholds=_parse_thresholds(args.thresholds),
         progress=True,
+        label_set=resolve_labels(args.labels),
     )
     miou = report["differences"]["miou"]
     if miou["estimate"] is not None:
@@ -129,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         f"paper's {' '.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} ({paper})"
     )
     default_ths = [str(t) for t in DEFAULT_THRESHOLDS]
+    labels_help = "label set file (.json or .csv, docs/label_sets.md); default: the 19 Cityscapes classes"
 
     f = sub.add_parser("folders", help="score two folders of single-channel trainId PNGs with matching names")
     f.add_argument("--pred", required=True, help="folder of predicted trainId PNGs")
@@ -137,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
     f.add_argument("--per-image", metavar="CSV", help="write per-image, per-class, per-threshold rows here")
     f.add_argument("--workers", type=int, default=1, help="processes scoring images in parallel (default 1)")
+    f.add_argument("--labels", metavar="FILE", help=labels_help)
     f.set_defaults(run=_folders)
 
     m = sub.add_parser("model", help="run (or resume) an evaluation job of a model on a data source")
@@ -151,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     m.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
     m.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
+    m.add_argument("--labels", metavar="FILE", help=labels_help)
     m.set_defaults(run=_model)
 
     k = sub.add_parser("mechanisms", help="GA vs GALD mechanism statistics with bootstrap intervals (JSON)")
@@ -190,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     k.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
     k.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
+    k.add_argument("--labels", metavar="FILE", help=labels_help)
     k.set_defaults(run=_mechanisms)
     return parser
 

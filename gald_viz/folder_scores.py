@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gald_viz.data.images import ImageReadError, read_label_map
-from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.metrics import reduce
 from gald_viz.metrics.boundary import check_thresholds
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS
@@ -122,31 +122,35 @@ def check_output(path: str | Path, flag: str) -> Path:
     return path
 
 
-def _check_gt_train_ids(gt: np.ndarray, path: Path) -> None:
-    """Refuse ground truth holding ids that are neither trainIds nor the ignore label.
+def _check_gt_train_ids(gt: np.ndarray, path: Path, label_set: LabelSet) -> np.ndarray:
+    """Refuse ground truth holding ids that are neither trainIds nor the ignore label; the map as
+    in-memory train ids (the set's ignore id as 255).
 
     Such maps are usually labelId maps given as --gt; scoring them would skip those pixels silently.
     """
     values = np.unique(gt)
-    bad = values[(values >= NUM_CLASSES) & (values != IGNORE_INDEX)]
+    k, ignore = label_set.num_classes, label_set.ignore_id
+    bad = values[(values >= k) & (values != ignore)]
     if bad.size:
         shown = ", ".join(str(int(v)) for v in bad[:8]) + (" …" if bad.size > 8 else "")
         raise FolderError(
-            f"{path}: ground truth holds ids {shown}, which are neither trainIds 0..{NUM_CLASSES - 1} "
-            f"nor the ignore label {IGNORE_INDEX}; is it a labelId map? Convert it to trainIds first"
+            f"{path}: ground truth holds ids {shown}, which are neither trainIds 0..{k - 1} "
+            f"nor the ignore label {ignore}; is it a labelId map? Convert it to trainIds first"
         )
+    return gt if ignore == 255 else label_set.decode(gt, "trainId")
 
 
-def _score_pair(job: tuple[str, Path, Path, tuple[float | int, ...]]) -> tuple[str, ImageStats]:
+def _score_pair(job: tuple[str, Path, Path, tuple[float | int, ...], LabelSet]) -> tuple[str, ImageStats]:
     """Every statistic of one image (runs in worker processes)."""
-    name, pred_path, gt_path, thresholds = job
+    name, pred_path, gt_path, thresholds, label_set = job
     pred_ids, gt_ids = read_train_ids(pred_path), read_train_ids(gt_path)
-    _check_gt_train_ids(gt_ids, gt_path)
+    gt_ids = _check_gt_train_ids(gt_ids, gt_path, label_set)
     stats = score_image(
         pred_ids,
         gt_ids,
         thresholds,
         tolerance_radii=(),
+        num_classes=label_set.num_classes,
         pred_name=f"prediction {pred_path}",
         gt_name=f"ground truth {gt_path}",
     )
@@ -167,6 +171,7 @@ class FolderEvaluation:
     arrays: dict[str, np.ndarray]
     table: reduce.TableV
     names: tuple[str, ...] = ()
+    label_set: LabelSet = CITYSCAPES
 
     def warnings(self) -> list[str]:
         """What the numbers do not show: images whose ground truth is all ignore (F = 1 by convention)."""
@@ -178,7 +183,7 @@ class FolderEvaluation:
         t = self.table
         _, radii = reduce.image_sizes(self.arrays)
         return {
-            "classes": list(CLASS_NAMES),
+            "classes": list(self.label_set.class_names),
             "thresholds": list(self.thresholds),
             "radius_px": [list(r) for r in radii],
             "n_images": t.n_images,
@@ -194,7 +199,16 @@ class FolderEvaluation:
         t = self.table
         sizes, radii = reduce.image_sizes(self.arrays)
         table = table_v_text(
-            t.per_class_f, t.mean_f, self.thresholds, radii, label, sizes, t.n_images, iou=t.iou, miou=t.miou
+            t.per_class_f,
+            t.mean_f,
+            self.thresholds,
+            radii,
+            label,
+            sizes,
+            t.n_images,
+            iou=t.iou,
+            miou=t.miou,
+            class_names=self.label_set.class_names,
         )
         return (
             f"{table}\nIoU (last row): cityscapesScripts' TP / (TP + FP + FN) over the summed confusion "
@@ -202,10 +216,10 @@ class FolderEvaluation:
         )
 
 
-def _per_image_rows(name: str, stats: ImageStats) -> Iterator[list]:
+def _per_image_rows(name: str, stats: ImageStats, class_names: Sequence[str]) -> Iterator[list]:
     tp, fp, fn = stats["tp"], stats["fp"], stats["fn"]
     iou = reduce.iou(tp, fp, fn)
-    for c, cls in enumerate(CLASS_NAMES):
+    for c, cls in enumerate(class_names):
         shown_iou = "" if math.isnan(iou[c]) else f"{iou[c]:.6f}"
         for t, th in enumerate(stats.thresholds):
             yield [
@@ -232,6 +246,7 @@ def evaluate_folders(
     per_image_csv: str | Path | None = None,
     workers: int = 1,
     progress: bool = False,
+    label_set: LabelSet = CITYSCAPES,
 ) -> FolderEvaluation:
     """Score a folder of predicted trainId PNGs against a folder of ground-truth trainId PNGs.
 
@@ -242,6 +257,7 @@ def evaluate_folders(
         per_image_csv: if given, write one row per image, class and threshold (:data:`PER_IMAGE_COLUMNS`).
         workers: processes scoring images in parallel.
         progress: show a tqdm bar on stderr.
+        label_set: the classes the PNGs hold as train ids, and their ignore id (default Cityscapes).
 
     Returns:
         :class:`FolderEvaluation`; IoU comes from the counts summed over images, boundary F from the
@@ -257,7 +273,7 @@ def evaluate_folders(
     if per_image_csv is not None:
         check_output(per_image_csv, "--per-image")
     pairs = find_pairs(pred_dir, gt_dir)
-    jobs = [(name, p, g, ths) for name, p, g in pairs]
+    jobs = [(name, p, g, ths, label_set) for name, p, g in pairs]
     scored = []
     csv_file = open(per_image_csv, "w", newline="") if per_image_csv is not None else None  # noqa: SIM115
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
@@ -269,7 +285,7 @@ def evaluate_folders(
         for name, stats in tqdm(results, total=len(jobs), disable=not progress, unit="img"):
             scored.append(stats)
             if writer:
-                writer.writerows(_per_image_rows(name, stats))
+                writer.writerows(_per_image_rows(name, stats, label_set.class_names))
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
@@ -277,4 +293,5 @@ def evaluate_folders(
             csv_file.close()
     arrays = reduce.stack(scored)
     names = tuple(name for name, _, _ in pairs)
-    return FolderEvaluation(thresholds=ths, arrays=arrays, table=reduce.table_v(arrays), names=names)
+    table = reduce.table_v(arrays)
+    return FolderEvaluation(thresholds=ths, arrays=arrays, table=table, names=names, label_set=label_set)

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from torch import nn
 
-from gald_viz.checkpoints import load_model
-from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX
+from gald_viz.checkpoints import check_labels, load_model
+from gald_viz.data.label_set import CITYSCAPES, IGNORE_INDEX, LabelSet
 from gald_viz.data.sources import fingerprint, open_source
 from gald_viz.data.spec import DataSpec, resolved
 from gald_viz.inference import predict, resolve_device
@@ -68,7 +68,8 @@ def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
 def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tuple[str, str]]:
     """(GA run, GALD run) pairs for this run: ``pair_with``, or every run on the same data of the other kind.
 
-    Runs pair when they share data spec and files (fingerprint), image size, classes and ignore label.
+    Runs pair when they share data spec and files (fingerprint), image size, classes, ignore label and
+    label set.
     Automatically, a GA-only run (``ld_kind == "none"``) pairs with each LDv1/LDv2 run. With
     ``pair_with``, the run without local distribution is the GA side; when both are of one kind,
     ``pair_with`` is.
@@ -81,6 +82,7 @@ def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tupl
         & np.logical_and.reduce([runs[k] == me[k] for k in keys])
         & runs["class_names"].map(lambda names: names == me["class_names"])
         & runs["identity"].map(lambda i: i.get("data_fingerprint")).eq(me["identity"].get("data_fingerprint"))
+        & runs["identity"].map(lambda i: i.get("label_set") == me["identity"].get("label_set"))
     ]
     if pair_with is not None:
         other = same_data[same_data["run_id"] == pair_with]
@@ -171,6 +173,7 @@ def run_job(
     progress: bool | Progress = True,
     pair_with: str | None = None,
     mechanisms: MechanismPlan | None = None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> str:
     """Evaluate a model on a data source, resuming a previous run of the same command.
 
@@ -191,26 +194,35 @@ def run_job(
             same data pairs with every GALD run.
         mechanisms: also store the mechanism statistics, Boundary IoU, band accuracy and knock-outs of
             :mod:`gald_viz.mechanisms.plan` (part of the run identity; None: a plain evaluation).
+        label_set: the classes of the data and the model (:mod:`gald_viz.data.label_set`; default
+            Cityscapes): how label files are decoded, the run's class names, and what the model must
+            predict (another number of classes or other recorded class names are refused). A set other
+            than Cityscapes is part of the run identity.
 
     Returns:
         The run id (stable for the same checkpoint, data, limit, thresholds and image size).
 
     Raises:
         JobError: no images, an image without ground truth, or an unknown ``pair_with``.
+        CheckpointError: the model does not fit ``label_set`` (count or class names).
         StoreError: the results database cannot be used, or another process runs the same job.
     """
     with _opened(db) as store:
         dev = resolve_device(device)
-        net = model if isinstance(model, nn.Module) else load_model(model, device=str(dev))
+        if isinstance(model, nn.Module):
+            check_labels(model, label_set, f"model {getattr(model, 'arch', type(model).__name__)!r}")
+            net = model
+        else:
+            net = load_model(model, device=str(dev), label_set=label_set)
         ths = check_thresholds(thresholds)
         data = resolved(data)
-        source = open_source(data, limit=limit)
+        source = open_source(data, limit=limit, label_set=label_set)
         if len(source) == 0:
             raise JobError(f"data {str(data)!r}: the source holds no images")
         first = source[0]
         if mechanisms is not None:
             mechanisms.check_model(net)
-        spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths, mechanisms)
+        spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths, mechanisms, label_set)
         with store.run_lock(spec.run_id):
             store.start_run(spec, device=str(dev))
             try:
@@ -244,9 +256,9 @@ def _run_spec(
     size: tuple[int, int],
     thresholds,
     mechanisms: MechanismPlan | None = None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> RunSpec:
     name, path, sha256 = _checkpoint_identity(net)
-    num_classes = int(net.num_classes)
     height, width = size
     files = fingerprint(source)
     return RunSpec(
@@ -261,18 +273,21 @@ def _run_spec(
         data_limit=limit,
         image_height=height,
         image_width=width,
-        class_names=CLASS_NAMES
-        if num_classes == len(CLASS_NAMES)
-        else [f"class {c}" for c in range(num_classes)],
+        class_names=label_set.class_names,
         ignore_index=IGNORE_INDEX,
         thresholds=thresholds,
         radii_px=radii_px(thresholds, height, width),
         convention=convention_text(
-            thresholds, radii_px(thresholds, height, width), [(height, width)], iou=True
+            thresholds,
+            radii_px(thresholds, height, width),
+            [(height, width)],
+            num_classes=label_set.num_classes,
+            iou=True,
         ),
         n_planned=len(source),
         data_fingerprint=files,
         mechanisms=None if mechanisms is None else mechanisms.identity(),
+        label_set=None if label_set.is_cityscapes else label_set.identity(),
     )
 
 

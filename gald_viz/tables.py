@@ -58,6 +58,10 @@ def paper_header(column: str) -> str:
     return PAPER_ABBREVIATIONS.get(column, column)
 
 
+MAX_WIDE_CLASSES = 30
+"""Label sets with more classes print Table V with classes as rows (:func:`table_v_text`)."""
+
+
 def table_v_frame(
     per_class: np.ndarray,
     mean: np.ndarray,
@@ -140,7 +144,15 @@ def table_v_text(
     G-SCNN boundary F: ...
     """
     frame = table_v_frame(per_class, mean, thresholds, radii, label, class_names)
-    headers = [paper_header(name) for name in class_names] + ["mean"]
+    if len(class_names) > MAX_WIDE_CLASSES:
+        return (
+            _tall_text(frame, iou, miou, decimals, len(class_names))
+            + "\n"
+            + convention_text(thresholds, radii, image_sizes, n_images, num_classes=len(class_names))
+        )
+    # The paper's abbreviations are Cityscapes' column heads; other label sets keep their own names.
+    short = tuple(class_names) == tuple(CLASS_NAMES)
+    headers = [paper_header(name) if short else name for name in class_names] + ["mean"]
     width = max(decimals + 5, *(len(h) for h in headers))
     first = max(len("threshold"), *(len(i) for i in frame.index)) + 2
     lines = [
@@ -156,7 +168,27 @@ def table_v_text(
     if iou is not None:
         values = 100.0 * np.append(np.asarray(iou, dtype=np.float64), np.nan if miou is None else miou)
         lines.append("IoU".ljust(first) + cells(values))
-    lines.append(convention_text(thresholds, radii, image_sizes, n_images))
+    lines.append(convention_text(thresholds, radii, image_sizes, n_images, num_classes=len(class_names)))
+    return "\n".join(lines)
+
+
+def _tall_text(frame: pd.DataFrame, iou, miou, decimals: int, k: int) -> str:
+    """Table V turned by a quarter (one row per class, one column per threshold, then IoU): the layout
+    for label sets of more than :data:`MAX_WIDE_CLASSES` classes, which would not fit a terminal."""
+    tall = frame.T
+    if iou is not None:
+        tall["IoU"] = 100.0 * np.append(np.asarray(iou, dtype=np.float64), np.nan if miou is None else miou)
+    heads = [str(c).split(" (")[0] for c in tall.columns]
+    width = max(decimals + 5, *(len(h) for h in heads))
+    first = max(len("class"), *(len(str(i)) for i in tall.index)) + 2
+    lines = [
+        f"Boundary F-score (%), GALD Table V layout with classes as rows ({k} classes)"
+        + (f": {frame.attrs['label']}" if frame.attrs.get("label") else ""),
+        "class".ljust(first) + " ".join(h.rjust(width) for h in heads),
+    ]
+    for name, row in tall.iterrows():
+        cells = ("-".rjust(width) if np.isnan(v) else f"{v:{width}.{decimals}f}" for v in row.to_numpy())
+        lines.append(str(name).ljust(first) + " ".join(cells))
     return "\n".join(lines)
 
 

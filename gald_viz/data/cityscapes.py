@@ -20,6 +20,7 @@ from gald_viz.data.label_encoding import (
     decode_label_map,
     encoding_from_name,
 )
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample, check_index
 
 __all__ = ["ENCODINGS", "IMAGE_SUFFIXES", "CityscapesDataset", "DatasetError", "FolderPairs"]
@@ -66,11 +67,16 @@ def _read_pair(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarr
     return image, ids
 
 
-def _decode(ids: np.ndarray, label_path: Path, encoding: str) -> tuple[np.ndarray, str]:
+def _decode(ids: np.ndarray, label_path: Path, encoding: str, label_set: LabelSet) -> tuple[np.ndarray, str]:
     try:
-        return decode_label_map(ids, str(label_path), encoding)
+        return decode_label_map(ids, str(label_path), encoding, label_set)
     except LabelEncodingError as err:
         raise DatasetError(str(err)) from err
+
+
+def _set_text(label_set: LabelSet) -> str:
+    """What ``describe()`` adds for a label set other than Cityscapes (so cache keys tell them apart)."""
+    return "" if label_set.is_cityscapes else f" labels={label_set.describe()}"
 
 
 def _missing_message(missing: list[tuple[Path, Path]], what: str) -> str:
@@ -86,16 +92,26 @@ class CityscapesDataset:
         root: the folder holding ``leftImg8bit/`` and ``gtFine/``; defaults to
             ``$CITYSCAPES_DATASET`` (cityscapesScripts' convention).
         split: ``"train"``, ``"val"`` or ``"test"`` (any sub-folder name is accepted).
+        label_set: how the ``*_labelIds.png`` files are read (default Cityscapes'); another set must
+            have an id map from those labelIds (e.g. Cityscapes' classes merged into categories).
 
     ``ds[i]`` is a :class:`Sample` with the RGB image, trainIds (255 = ignore) and the stem before
     ``_leftImg8bit`` as its name.
 
     Raises:
-        DatasetError: missing folders, a city without its gtFine folder, images without labels, or
-            (on access) an image and label of different sizes.
+        DatasetError: missing folders, a city without its gtFine folder, images without labels, a
+            label set without an id map, or (on access) an image and label of different sizes.
     """
 
-    def __init__(self, root: str | os.PathLike | None = None, split: str = "val") -> None:
+    def __init__(
+        self, root: str | os.PathLike | None = None, split: str = "val", label_set: LabelSet = CITYSCAPES
+    ) -> None:
+        if label_set.id_map is None:
+            raise DatasetError(
+                f"{label_set.title}: the Cityscapes layout stores labelIds (*_gtFine_labelIds.png), but"
+                " the set has no id map from file ids to its classes"
+            )
+        self.label_set = label_set
         self.root = _dataset_root(root)
         self.split = split
         img_dir = self.root / "leftImg8bit" / split
@@ -132,7 +148,7 @@ class CityscapesDataset:
         index = check_index(index, len(self._pairs))
         image_path, label_path = self._pairs[index]
         image, label_ids = _read_pair(image_path, label_path)
-        label, _ = _decode(label_ids, label_path, "labelId")
+        label, _ = _decode(label_ids, label_path, "labelId", self.label_set)
         return Sample(image=image, label=label, name=self.names[index])
 
     def paths(self, index: int) -> tuple[Path, Path]:
@@ -140,7 +156,8 @@ class CityscapesDataset:
         return self._pairs[check_index(index, len(self._pairs))]
 
     def describe(self) -> str:
-        return f"cityscapes:{self.split} root={self.root} encoding=labelId (layout) images={len(self)}"
+        tail = _set_text(self.label_set)
+        return f"cityscapes:{self.split} root={self.root} encoding=labelId (layout) images={len(self)}{tail}"
 
 
 def _label_key(stem: str) -> str | None:
@@ -192,6 +209,8 @@ class FolderPairs:
         encoding: ``"trainId"`` (0..18, 255 ignore), ``"labelId"`` (Cityscapes ids 0..33) or
             ``"auto"``: per file, by its name (``*_labelIds`` / ``*_trainIds``), else by its values only
             where they decide unambiguously (:mod:`gald_viz.data.label_encoding`); never a silent guess.
+        label_set: the classes the labels belong to (default Cityscapes): its train ids, ignore id and
+            id map decide what the files may hold.
 
     Raises:
         DatasetError: a missing or empty folder, images without labels, two files on one stem, an
@@ -200,10 +219,19 @@ class FolderPairs:
     """
 
     def __init__(
-        self, images_dir: str | os.PathLike, labels_dir: str | os.PathLike, encoding: str = "auto"
+        self,
+        images_dir: str | os.PathLike,
+        labels_dir: str | os.PathLike,
+        encoding: str = "auto",
+        label_set: LabelSet = CITYSCAPES,
     ) -> None:
         if encoding not in ENCODINGS:
             raise DatasetError(f"encoding={encoding!r}: expected one of {', '.join(ENCODINGS)}")
+        if encoding == "labelId" and label_set.id_map is None:
+            raise DatasetError(
+                f"encoding='labelId': {label_set.title} has no id map, so its label files hold trainIds"
+            )
+        self.label_set = label_set
         self.images_dir, self.labels_dir = Path(images_dir).expanduser(), Path(labels_dir).expanduser()
         for what, folder in (("images", self.images_dir), ("labels", self.labels_dir)):
             if not folder.is_dir():
@@ -226,6 +254,12 @@ class FolderPairs:
         self.names = [_image_key(img.stem) for img, _ in self._pairs]
         self.requested = encoding
         named = {encoding_from_name(lab.stem) for _, lab in self._pairs}
+        if "labelId" in named and label_set.id_map is None:
+            first = next(lab for _, lab in self._pairs if encoding_from_name(lab.stem) == "labelId")
+            raise DatasetError(
+                f"label {first}: its name says labelIds but {label_set.title} has no id map, so its"
+                " label files hold trainIds"
+            )
         if encoding != "auto":
             for _, lab in self._pairs:
                 if encoding_from_name(lab.stem) not in (None, encoding):
@@ -237,6 +271,8 @@ class FolderPairs:
         elif named == {"trainId"} or named == {"labelId"}:
             self.encoding = named.pop()
             self.encoding_text = f"{self.encoding} (file names)"
+        elif named == {None} and label_set.id_map is None:
+            self.encoding, self.encoding_text = "trainId", "trainId (the label set has no id map)"
         elif named == {None}:
             self.encoding = "labelId"
             self.encoding_text = "labelId (values of each map, refused where they do not decide)"
@@ -251,7 +287,7 @@ class FolderPairs:
         index = check_index(index, len(self._pairs))
         image_path, label_path = self._pairs[index]
         image, ids = _read_pair(image_path, label_path)
-        label, _ = _decode(ids, label_path, self.requested)
+        label, _ = _decode(ids, label_path, self.requested, self.label_set)
         return Sample(image=image, label=label, name=self.names[index])
 
     def paths(self, index: int) -> tuple[Path, Path]:
@@ -259,4 +295,5 @@ class FolderPairs:
         return self._pairs[check_index(index, len(self._pairs))]
 
     def describe(self) -> str:
-        return f"folders:{self.images_dir},{self.labels_dir} encoding={self.encoding_text} images={len(self)}"
+        where = f"folders:{self.images_dir},{self.labels_dir}"
+        return f"{where} encoding={self.encoding_text} images={len(self)}{_set_text(self.label_set)}"

@@ -17,13 +17,17 @@ decide. The rule, in this order:
 
 Maps that fit neither encoding (values 34..254) are always refused; messages name the file and the
 offending values. :func:`decode_label_map` returns the trainIds and the text saying how it decided.
+
+Another label set (:class:`~gald_viz.data.label_set.LabelSet`) follows the same rule with its own ids:
+"labelIds" are the file ids of its id map, trainIds are ``0..K-1`` and its ignore id. A set without an
+id map has only train-id files, so ``"auto"`` reads an unnamed map as trainIds.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gald_viz.data.labels import IGNORE_INDEX, LABEL_IDS, NUM_CLASSES, to_train_ids
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 
 ENCODINGS = ("auto", "trainId", "labelId")
 
@@ -42,14 +46,6 @@ LABEL_ENDINGS: tuple[tuple[str, str | None], ...] = (
     ("", None),
 )
 
-_TRAIN = np.zeros(256, dtype=bool)
-_TRAIN[:NUM_CLASSES] = True
-_TRAIN[IGNORE_INDEX] = True
-_LABEL = np.zeros(256, dtype=bool)
-_LABEL[sorted(LABEL_IDS)] = True
-_LABEL[IGNORE_INDEX] = True
-_TRAIN_TEXT = f"trainIds (0..{NUM_CLASSES - 1}, {IGNORE_INDEX} ignore)"
-_LABEL_TEXT = f"Cityscapes labelIds (0..{max(LABEL_IDS)}, {IGNORE_INDEX})"
 _ASK = (
     "name the files *_trainIds.png or *_labelIds.png, or choose the encoding explicitly"
     " (encoding='trainId' / 'labelId'; folders:IMAGES,LABELS,trainId)"
@@ -84,22 +80,36 @@ def _values(ids: np.ndarray, mask: np.ndarray) -> str:
     return f"{bad[:8]}" + (f" (and {len(bad) - 8} more)" if len(bad) > 8 else "")
 
 
-def _check_fits(ids: np.ndarray, name: str, encoding: str, why: str) -> None:
-    fits = _TRAIN if encoding == "trainId" else _LABEL
+def _check_fits(ids: np.ndarray, name: str, encoding: str, why: str, label_set: LabelSet) -> None:
+    fits = label_set.train_valid if encoding == "trainId" else label_set.id_valid
     bad = ~fits[ids]
     if bad.any():
-        text = _TRAIN_TEXT if encoding == "trainId" else _LABEL_TEXT
-        hint = "; pass encoding='labelId' for Cityscapes ids" if encoding == "trainId" else ""
+        text = label_set.train_text() if encoding == "trainId" else label_set.id_text()
+        hint = ""
+        if encoding == "trainId" and label_set.id_map is not None:
+            ids_of = "Cityscapes ids" if label_set.is_cityscapes else "the set's file ids"
+            hint = f"; pass encoding='labelId' for {ids_of}"
         raise LabelEncodingError(f"{name}: values {_values(ids, bad)} are not {text} ({why}){hint}")
 
 
-def decode_label_map(ids: np.ndarray, name: str, encoding: str = "auto") -> tuple[np.ndarray, str]:
+def _neither_text(label_set: LabelSet) -> str:
+    if label_set.id_map is None:
+        return label_set.train_text()
+    return f"{label_set.train_text()} nor {label_set.id_text()}"
+
+
+def decode_label_map(
+    ids: np.ndarray, name: str, encoding: str = "auto", label_set: LabelSet = CITYSCAPES
+) -> tuple[np.ndarray, str]:
     """A label map as trainIds, and how its encoding was decided (see the module rule).
 
     Args:
         ids: H×W integer label map as read (uint8 or uint16).
         name: its file name or path (for the convention and for messages).
-        encoding: ``"auto"``, ``"trainId"`` or ``"labelId"``.
+        encoding: ``"auto"``, ``"trainId"`` or ``"labelId"`` (the ids of the set's id map).
+        label_set: the label set the file belongs to. A set without an id map has train-id files only:
+            ``"auto"`` reads them as trainIds and a labelId file (by name or choice) is refused. The
+            set's ignore id becomes 255 in memory.
 
     Returns:
         ``(train_ids, how)``: uint8 trainIds (255 = ignore) and e.g. ``"labelId (file name)"``.
@@ -116,7 +126,7 @@ def decode_label_map(ids: np.ndarray, name: str, encoding: str = "auto") -> tupl
     ids = np.asarray(ids)
     if ids.size and (ids.min() < 0 or ids.max() > 255):
         raise LabelEncodingError(
-            f"{name}: values up to {int(ids.max())} are neither {_TRAIN_TEXT} nor {_LABEL_TEXT}"
+            f"{name}: values up to {int(ids.max())} are neither {_neither_text(label_set)}"
         )
     ids = ids.astype(np.uint8, copy=False)
     named = encoding_from_name(_stem(name))
@@ -129,25 +139,33 @@ def decode_label_map(ids: np.ndarray, name: str, encoding: str = "auto") -> tupl
         chosen, why = encoding, "explicit"
     elif named is not None:
         chosen, why = named, "file name"
+    elif label_set.id_map is None:
+        chosen, why = "trainId", "label set"
     else:
-        chosen, why = _by_values(ids, name), "values"
-    _check_fits(ids, name, chosen, f"decided by {why}" if why != "explicit" else "chosen explicitly")
-    train = to_train_ids(ids) if chosen == "labelId" else ids
-    return train, f"{chosen} ({why})"
-
-
-def _by_values(ids: np.ndarray, name: str) -> str:
-    """``"labelId"`` where an unnamed map's values decide unambiguously; otherwise refuse."""
-    neither = ~_LABEL[ids]
-    if neither.any():
+        chosen, why = _by_values(ids, name, label_set), "values"
+    if chosen == "labelId" and label_set.id_map is None:
         raise LabelEncodingError(
-            f"{name}: values {_values(ids, neither)} are not {_TRAIN_TEXT} nor {_LABEL_TEXT}"
+            f"{name}: read as labelIds ({why}) but {label_set.title} has no id map, so its files hold"
+            f" {label_set.train_text()}; name the file without _labelIds or choose trainId"
         )
-    label_only = ~_TRAIN[ids]
+    _check_fits(
+        ids, name, chosen, f"decided by {why}" if why != "explicit" else "chosen explicitly", label_set
+    )
+    if chosen == "trainId" and label_set.ignore_id == 255:
+        return ids, f"{chosen} ({why})"  # train ids as they are (every value was checked to fit)
+    return label_set.decode(ids, chosen), f"{chosen} ({why})"
+
+
+def _by_values(ids: np.ndarray, name: str, label_set: LabelSet) -> str:
+    """``"labelId"`` where an unnamed map's values decide unambiguously; otherwise refuse."""
+    neither = ~label_set.id_valid[ids]
+    if neither.any():
+        raise LabelEncodingError(f"{name}: values {_values(ids, neither)} are not {_neither_text(label_set)}")
+    label_only = ~label_set.train_valid[ids]
     if not label_only.any():
         raise LabelEncodingError(
             f"{name}: the encoding is ambiguous: its values {_values(ids, np.ones_like(neither))} are"
-            f" valid trainIds and valid Cityscapes labelIds; {_ASK}"
+            f" valid trainIds and valid {label_set.id_text().split(' (')[0]}; {_ASK}"
         )
     share = float(label_only.mean())
     if share < LABELID_EVIDENCE:
@@ -159,7 +177,7 @@ def _by_values(ids: np.ndarray, name: str) -> str:
     return "labelId"
 
 
-def upload_encoding_text(name: str) -> str:
+def upload_encoding_text(name: str, label_set: LabelSet = CITYSCAPES) -> str:
     """How :func:`decode_label_map` with ``"auto"`` decided a map it accepted, from its name alone.
 
     Values only ever decide labelIds (a trainId map always fits labelIds too, so it is refused unless
@@ -169,4 +187,6 @@ def upload_encoding_text(name: str) -> str:
     ('trainId (file name)', 'labelId (values)')
     """
     named = encoding_from_name(_stem(name))
-    return f"{named} (file name)" if named else "labelId (values)"
+    if named:
+        return f"{named} (file name)"
+    return "labelId (values)" if label_set.id_map is not None else "trainId (label set)"

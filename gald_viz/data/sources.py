@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from gald_viz.data.cityscapes import CityscapesDataset, DatasetError, FolderPairs
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample, Source, check_index
 from gald_viz.data.spec import (
     SYNTHCITY_DEFAULT_COUNT,
@@ -79,19 +80,22 @@ def _synthcity(spec: SynthCitySpec, limit: int | None) -> SynthCity:
         raise SourceError(f"source {str(spec)!r}: {err}") from err
 
 
-def open_source(spec: str | DataSpec, limit: int | None = None) -> Source:
+def open_source(spec: str | DataSpec, limit: int | None = None, label_set: LabelSet = CITYSCAPES) -> Source:
     """Open the source a spec names.
 
     Args:
         spec: a :data:`~gald_viz.data.spec.DataSpec` or its text (``synthcity:SPLIT[:OPTIONS]``,
             ``cityscapes:SPLIT[:ROOT]``, ``folders:IMAGES,LABELS[,ENCODING]``).
         limit: keep only the first ``limit`` samples (for SynthCity: render exactly ``limit`` scenes).
+        label_set: the classes the label files hold (:mod:`gald_viz.data.label_set`; default
+            Cityscapes). SynthCity draws the Cityscapes classes only.
 
     Returns:
         A source: a sequence of Sample with ``names`` and ``describe()``.
 
     Raises:
-        SourceError: an unknown kind, a malformed spec, or a folder problem (message names the spec).
+        SourceError: an unknown kind, a malformed spec, a folder problem, or SynthCity with another
+            label set (message names the spec).
 
     >>> open_source("synthcity:val", limit=3).describe()
     'synthcity:val seed=0 1024x2048 count=3'
@@ -101,12 +105,17 @@ def open_source(spec: str | DataSpec, limit: int | None = None) -> Source:
     text = spec if isinstance(spec, str) else str(spec)
     parsed = parse_spec(spec)
     if isinstance(parsed, SynthCitySpec):
+        if not label_set.is_cityscapes:
+            raise SourceError(
+                f"source {text!r}: SynthCity draws the 19 Cityscapes classes, not {label_set.title}"
+                f" ({label_set.num_classes} classes); use a folders: or cityscapes: source"
+            )
         return _synthcity(parsed, limit)
     try:
         if isinstance(parsed, CityscapesSpec):
-            source: Source = CityscapesDataset(root=parsed.root, split=parsed.split)
+            source: Source = CityscapesDataset(root=parsed.root, split=parsed.split, label_set=label_set)
         elif isinstance(parsed, FolderSpec):
-            source = FolderPairs(parsed.images, parsed.labels, encoding=parsed.encoding)
+            source = FolderPairs(parsed.images, parsed.labels, encoding=parsed.encoding, label_set=label_set)
         else:
             raise SourceError(f"source {text!r}: not a data spec")
     except DatasetError as err:

@@ -81,10 +81,16 @@ def run_mechanisms(
     db: str | os.PathLike | None = None,
     thresholds: Sequence[float] | None = None,
     progress: bool = True,
+    label_set=None,
 ) -> dict:
-    """Run (or resume) both jobs, write the report JSON to ``json_out`` and return it."""
+    """Run (or resume) both jobs, write the report JSON to ``json_out`` and return it.
+
+    ``label_set`` (a :class:`~gald_viz.data.label_set.LabelSet`; None: Cityscapes) is the classes of the
+    data and both models.
+    """
     from gald_viz import jobs
     from gald_viz.checkpoints import load_model
+    from gald_viz.data.label_set import CITYSCAPES
     from gald_viz.inference import resolve_device
     from gald_viz.mechanisms.report import mechanism_report
     from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS
@@ -97,7 +103,11 @@ def run_mechanisms(
     plan_ga = MechanismPlan(tuple(bands), tuple(ratios), ko_ga)
     plan_gald = MechanismPlan(tuple(bands), tuple(ratios), ko_gald)
     dev = str(resolve_device(device))
-    nets = {flag: load_model(name, device=dev) for flag, name in (("--ga", ga), ("--gald", gald))}
+    label_set = CITYSCAPES if label_set is None else label_set
+    nets = {
+        flag: load_model(name, device=dev, label_set=label_set)
+        for flag, name in (("--ga", ga), ("--gald", gald))
+    }
     check_pair(nets["--ga"], ga, nets["--gald"], gald)
     for flag, plan in (("--ga", plan_ga), ("--gald", plan_gald)):
         try:
@@ -107,6 +117,7 @@ def run_mechanisms(
     ths = DEFAULT_THRESHOLDS if thresholds is None else tuple(thresholds)
     with ResultsStore(db if db is not None else jobs.DEFAULT_DB) as store:
         common = {"data": data, "limit": limit, "device": dev, "db": store, "thresholds": ths}
+        common["label_set"] = label_set
         run_ga = jobs.run_job(nets["--ga"], mechanisms=plan_ga, progress=progress, **common)
         run_gald = jobs.run_job(
             nets["--gald"], mechanisms=plan_gald, progress=progress, pair_with=run_ga, **common

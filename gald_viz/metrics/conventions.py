@@ -91,6 +91,7 @@ def convention_text(
     n_images: int | None = None,
     *,
     ignore_index: int = IGNORE_INDEX,
+    num_classes: int = NUM_CLASSES,
     per_image: bool = False,
     iou: bool = False,
 ) -> str:
@@ -102,6 +103,7 @@ def convention_text(
         image_sizes: the distinct (H, W) sizes, aligned with ``radii``.
         n_images: number of images averaged.
         ignore_index: the GT ignore id.
+        num_classes: the number of classes of the label set (Table V's class mean is over all of them).
         per_image: numbers of single images (mean over the classes present) rather than Table V's
             data-set reduction.
         iou: add the IoU convention.
@@ -114,7 +116,7 @@ def convention_text(
     if per_image:
         how = (
             "per image, F and IoU are averaged over the classes present in GT or prediction (over a data"
-            f" set Table V averages per class over all images, then over all {NUM_CLASSES} classes)"
+            f" set Table V averages per class over all images, then over all {num_classes} classes)"
         )
     else:
         how = (

@@ -25,7 +25,11 @@ class Reads(Connection):
     """The reading half of :class:`~gald_viz.store.ResultsStore`: numbers come back as stored arrays."""
 
     def runs(self) -> pd.DataFrame:
-        """All runs, newest first, with ``n_done`` (images stored); JSON columns decoded to lists/dicts."""
+        """All runs, newest first, with ``n_done`` (images stored); JSON columns decoded to lists/dicts.
+
+        ``class_names`` are the run's label set's classes and ``label_set`` its name ("cityscapes" for
+        runs whose identity names none: the built-in set).
+        """
         frame = self._query(
             "SELECT r.*, (SELECT COUNT(*) FROM images AS i WHERE i.run_id = r.run_id) AS n_done"
             " FROM runs AS r ORDER BY r.created_at DESC, r.run_id"
@@ -35,6 +39,7 @@ class Reads(Connection):
                 self._json(text, run_id, column)
                 for text, run_id in zip(frame[column], frame["run_id"], strict=True)
             ]
+        frame["label_set"] = [(i.get("label_set") or {}).get("name", "cityscapes") for i in frame["identity"]]
         return frame
 
     def _json(self, text: str, run_id: str, column: str):

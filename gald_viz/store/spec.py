@@ -39,13 +39,18 @@ class RunSpec:
     # The mechanism statistics a job adds (gald_viz.mechanisms.plan.MechanismPlan.identity()); None for
     # a plain evaluation, whose identity then holds no such key.
     mechanisms: Mapping[str, object] | None = None
+    # The label set's name and content hash (gald_viz.data.label_set.LabelSet.identity()); None for the
+    # built-in Cityscapes set, whose runs keep the identity (and run ids) they had before label sets.
+    label_set: Mapping[str, str] | None = None
 
     def identity(self) -> dict:
         """The fields that make two commands the same run (a rerun resumes it).
 
         ``data_spec`` holds resolved absolute paths and ``data_fingerprint`` the image and label files'
         names, sizes and modification times, so the same text run from another folder, with
-        ``$CITYSCAPES_DATASET`` elsewhere, or over data edited in place is another run.
+        ``$CITYSCAPES_DATASET`` elsewhere, or over data edited in place is another run. A label set
+        other than Cityscapes adds ``label_set`` (name and content hash): the same files read with
+        another id map or other classes are another run.
         """
         identity = {
             "checkpoint_sha256": self.checkpoint_sha256,
@@ -59,6 +64,8 @@ class RunSpec:
         }
         if self.mechanisms is not None:
             identity["mechanisms"] = dict(self.mechanisms)
+        if self.label_set is not None:
+            identity["label_set"] = dict(self.label_set)
         return identity
 
     @property

@@ -93,6 +93,12 @@ class TrainConfig:
         help="synthcity | cityscapes[:ROOT] | folders:IMAGES,LABELS (train split)", same_on_resume=True
     )
     out: str = setting(help="output .safetensors (log and resume sidecar beside it)")
+    labels: str | None = setting(
+        None,
+        help="label set file (.json or .csv, docs/label_sets.md); default: the 19 Cityscapes classes",
+        metavar="FILE",
+        same_on_resume=True,
+    )
     iters: int = setting(1000, help="training iterations", same_on_resume=True, recorded=True)
     batch: int = setting(8, help="images per iteration", same_on_resume=True, recorded=True)
     crop: tuple[int, int] = setting(
@@ -211,6 +217,21 @@ def resume_mismatches(saved: TrainConfig, config: TrainConfig) -> list[str]:
         for f in fields(TrainConfig)
         if f.metadata["same_on_resume"] and getattr(saved, f.name) != getattr(config, f.name)
     ]
+
+
+def label_set_of(config: TrainConfig):
+    """The run's :class:`~gald_viz.data.label_set.LabelSet` (``--labels``, default Cityscapes).
+
+    Raises:
+        TrainError: the file cannot be used (the message names it and the problem).
+    """
+    from gald_viz.data.label_files import resolve_labels
+    from gald_viz.data.label_set import LabelSetError
+
+    try:
+        return resolve_labels(config.labels)
+    except LabelSetError as err:
+        raise TrainError(f"--labels: {err}") from err
 
 
 def checkpoint_metadata(config: TrainConfig) -> dict[str, Any]:

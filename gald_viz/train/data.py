@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from gald_viz.data.sample import Sample
 from gald_viz.data.spec import SynthCitySpec, training_spec
-from gald_viz.train.config import TrainConfig, TrainError
+from gald_viz.train.config import TrainConfig, TrainError, label_set_of
 
 
 class SynthCityPool:
@@ -74,7 +74,13 @@ def build_dataset(
     from gald_viz.data.augment import TrainCrops
 
     spec = training_spec(config.data)
+    label_set = label_set_of(config)
     if isinstance(spec, SynthCitySpec):
+        if not label_set.is_cityscapes:
+            raise TrainError(
+                f"--data {config.data!r}: SynthCity draws the Cityscapes classes, not {label_set.title};"
+                " train on a folders: or cityscapes: source"
+            )
         if spec != SynthCitySpec(split="train"):
             raise TrainError(
                 f"--data {config.data!r}: SynthCity trains on its train split only; use 'synthcity'"
@@ -95,7 +101,10 @@ def build_dataset(
     else:
         from gald_viz.data.sources import open_source
 
-        source = open_source(spec)
+        try:
+            source = open_source(spec, label_set=label_set)
+        except ValueError as err:
+            raise TrainError(f"--data {config.data!r}: {err}") from err
         described = source.describe()
         base_scale = input_scale
     crops = TrainCrops(

@@ -21,9 +21,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from gald_viz.data.labels import CLASS_NAMES, NUM_CLASSES
 from gald_viz.train.branches import METADATA_KEY, BranchTracker, tracker_state
-from gald_viz.train.config import TrainConfig, TrainError, checkpoint_metadata
+from gald_viz.train.config import TrainConfig, TrainError, checkpoint_metadata, label_set_of
 from gald_viz.train.data import batch_at, build_dataset
 from gald_viz.train.freeze import set_train_mode, trainable_params
 from gald_viz.train.loss import poly_lr, segmentation_loss
@@ -150,7 +149,7 @@ def build_run_model(config: TrainConfig, log: logging.Logger, *, resuming: bool)
 
     if config.probes:
         return probed_copy(config)
-    model = build_model(config.arch, num_classes=NUM_CLASSES, **config.options)
+    model = build_model(config.arch, num_classes=label_set_of(config).num_classes, **config.options)
     if config.init is not None and not resuming:
         init_from(model, config.init, config.init_only, log)
     return model
@@ -253,7 +252,6 @@ def save_checkpoint(run: Run, *, described: str, commit: str, command: str | Non
 
     config, out = run.config, Path(run.config.out)
     metadata = dict(
-        classes=list(CLASS_NAMES),
         data=described,
         **checkpoint_metadata(config),
         git_commit=commit,
@@ -265,7 +263,7 @@ def save_checkpoint(run: Run, *, described: str, commit: str, command: str | Non
         iterations_run=run.stopped_at or config.iters,
     )
     try:
-        save_model(run.model, out, **metadata)
+        save_model(run.model, out, label_set=label_set_of(config), **metadata)
     except Exception:
         # A finished run must never be lost to a failing save: --resume this sidecar to save again.
         run.save_sidecar(run.stopped_at or config.iters, run.elapsed)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 
-from gald_viz.train.config import TrainConfig, TrainError, resume_mismatches
+from gald_viz.train.config import TrainConfig, TrainError, label_set_of, resume_mismatches
 
 META_KEY = "gald_viz.resume"
 
@@ -97,7 +97,7 @@ def init_from(model: torch.nn.Module, path: str, only: list[str], log: logging.L
     """Copy every tensor of checkpoint ``path`` whose name (under one of ``only``) and shape match."""
     from gald_viz.checkpoints import load_model
 
-    source = load_model(path).state_dict()
+    source = load_model(path, num_classes=None).state_dict()  # tensors of any K: copied by shape
     own = model.state_dict()
     copied = {
         k: v
@@ -149,7 +149,7 @@ def probed_copy(config: TrainConfig) -> torch.nn.Module:
 
     if config.init is None:
         raise TrainError("--probes needs --init PATH: the trained model whose probe heads to fit")
-    frozen = load_model(config.init)
+    frozen = load_model(config.init, label_set=label_set_of(config))
     options = {**frozen.options, **config.options, "probes": True}
     model = build_model(frozen.arch, num_classes=frozen.num_classes, **options)
     if model.arch != config.arch:

@@ -22,6 +22,7 @@ import torch
 
 from gald_viz.analysis import Analysis, affinity_entropy_map, analyse, model_lock, same_class_share_map
 from gald_viz.checkpoints import load_model
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample
 from gald_viz.interventions import intervene
 from gald_viz.mechanisms.reach import Reach, context_reach
@@ -102,12 +103,13 @@ def loaded_model(name_or_path: str, device: str, stamp: str = "") -> LoadedModel
     """Load a bundled model or checkpoint file once per (checkpoint, device) for the whole server.
 
     ``stamp`` (a checkpoint file's modification time) is only part of the cache key, so a file
-    rewritten by a training run is loaded again.
+    rewritten by a training run is loaded again. Any number of classes loads: the sidebar checks the
+    model against the label set in use (:func:`gald_viz.checkpoints.check_labels`).
 
     Raises:
         CheckpointError: the file is missing or is not a checkpoint this project can load.
     """
-    model = load_model(name_or_path, device=device)
+    model = load_model(name_or_path, device=device, num_classes=None)
     info = model.checkpoint_info
     digest = info.get("sha256") or hashlib.sha256(name_or_path.encode()).hexdigest()
     return LoadedModel(
@@ -165,17 +167,25 @@ def sample(source_key: str, index: int, _source) -> Sample:
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Scoring the prediction…")
-def scores(key: CacheKey, _pred: np.ndarray, _gt: np.ndarray) -> ImageScores:
+def scores(
+    key: CacheKey, _pred: np.ndarray, _gt: np.ndarray, _label_set: LabelSet = CITYSCAPES
+) -> ImageScores:
     """mIoU and boundary F at Table V's thresholds of one model's prediction on one image.
 
-    ``key`` holds the image and the model that predicted ``_pred``.
+    ``key`` holds the image (whose key names a label set other than Cityscapes) and the model that
+    predicted ``_pred``.
     """
-    return image_scores(_pred, _gt)
+    return image_scores(_pred, _gt, label_set=_label_set)
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Drawing error maps…")
 def errors(
-    key: CacheKey, _image: np.ndarray, _gt: np.ndarray, _ga_pred: np.ndarray, _gald_pred: np.ndarray
+    key: CacheKey,
+    _image: np.ndarray,
+    _gt: np.ndarray,
+    _ga_pred: np.ndarray,
+    _gald_pred: np.ndarray,
+    _label_set: LabelSet = CITYSCAPES,
 ) -> ErrorViews:
     """Error maps of both models and their four-way map, at display size (counts exact).
 
@@ -188,6 +198,7 @@ def errors(
         _gald_pred,
         opacity=key.setting("opacity"),
         display_hw=key.setting("display_hw"),
+        label_set=_label_set,
     )
 
 
@@ -199,6 +210,7 @@ def inspector_panels(
     _ga_features: np.ndarray | None,
     _entropy: np.ndarray | None,
     _share: np.ndarray | None,
+    _label_set: LabelSet = CITYSCAPES,
 ) -> StaticPanels:
     """The Local distribution page's whole-image pictures, coloured once per (model, image, settings).
 
@@ -212,17 +224,20 @@ def inspector_panels(
         ga_features=_ga_features,
         entropy=_entropy,
         share=_share,
+        label_set=_label_set,
         **dict(key.settings),
     )
 
 
 @st.cache_data(max_entries=MAX_ANALYSES, show_spinner="Computing F against tolerance…")
-def tolerance_curve(key: CacheKey, _pred: np.ndarray, _gt: np.ndarray) -> tuple[list[int], list[float]]:
+def tolerance_curve(
+    key: CacheKey, _pred: np.ndarray, _gt: np.ndarray, _num_classes: int = CITYSCAPES.num_classes
+) -> tuple[list[int], list[float]]:
     """Boundary F at 1-20 px on one image, mean over all classes (Table V's reduction on one image).
 
-    ``key`` holds the image and the model that predicted ``_pred``.
+    ``key`` holds the image and the model that predicted ``_pred`` (its class count is the model's).
     """
-    return live_curve(_pred, _gt)
+    return live_curve(_pred, _gt, _num_classes)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False, ttl=60)

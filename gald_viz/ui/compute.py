@@ -32,7 +32,7 @@ def analysis(settings: Settings, loaded: cache.LoadedModel) -> Analysis:
 
 def compare_inputs(settings: Settings) -> compare.CompareInputs:
     """Both models' analyses of the current image and, with GT, their error maps and scores."""
-    sample, ga, gald = settings.sample, settings.ga, settings.gald
+    sample, ga, gald, ls = settings.sample, settings.ga, settings.gald, settings.label_set
     ga_an, gald_an = analysis(settings, ga), analysis(settings, gald)
     errors = scores = None
     if sample.label is not None:
@@ -43,10 +43,11 @@ def compare_inputs(settings: Settings) -> compare.CompareInputs:
             sample.label,
             ga_an.pred,
             gald_an.pred,
+            ls,
         )
         scores = (
-            cache.scores(settings.key(ga), ga_an.pred, sample.label),
-            cache.scores(settings.key(gald), gald_an.pred, sample.label),
+            cache.scores(settings.key(ga), ga_an.pred, sample.label, ls),
+            cache.scores(settings.key(gald), gald_an.pred, sample.label, ls),
         )
     return compare.CompareInputs(
         sample=sample,
@@ -61,6 +62,7 @@ def compare_inputs(settings: Settings) -> compare.CompareInputs:
         scores=scores,
         pair=describe_pair(ga.model, gald.model),
         stage_scores=recorded_scores(gald.model.checkpoint_info.get("metadata", {})),
+        label_set=ls,
     )
 
 
@@ -79,6 +81,7 @@ def inspector_panels(
         an.ga_features if choices.wants_features else None,
         entropy,
         share,
+        settings.label_set,
     )
 
 
@@ -97,17 +100,24 @@ def knockout(
     """
     key = settings.key(loaded, knockout=name)
     pred = cache.knockout_pred(key, loaded, settings.sample.image)
-    label = settings.sample.label
+    label, ls = settings.sample.label, settings.label_set
     if label is None:
         return pred, None
-    return pred, (cache.scores(settings.key(loaded), an.pred, label), cache.scores(key, pred, label))
+    return pred, (cache.scores(settings.key(loaded), an.pred, label, ls), cache.scores(key, pred, label, ls))
 
 
 def knockout_view(settings: Settings, loaded: cache.LoadedModel, an: Analysis, name: str) -> KnockoutPart:
     """The inspector's knock-out section for ``loaded`` on the current image."""
     pred, scores = knockout(settings, loaded, an, name)
     return knockout_part(
-        an, settings.sample, name, pred, scores, model_name=loaded.name, opacity=settings.opacity
+        an,
+        settings.sample,
+        name,
+        pred,
+        scores,
+        model_name=loaded.name,
+        opacity=settings.opacity,
+        label_set=settings.label_set,
     )
 
 
@@ -123,6 +133,7 @@ def reach_view(settings: Settings, xy: tuple[int, int]) -> ReachPart:
         {role: m.name for role, m in roles.items()},
         settings.sample.image.shape[:2],
         {role: a.input_size for role, a in analyses.items()},
+        settings.label_set,
     )
 
 

@@ -48,6 +48,7 @@ def page_setup(page: str) -> Settings:
         "image": settings.sample.name,
         "ga": settings.ga.name,
         "gald": settings.gald.name,
+        "labels": settings.link_labels,
     }
     problems = link_problems(**view, names=settings.names, size=settings.sample.image.shape[:2])
     if problems:

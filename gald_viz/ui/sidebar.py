@@ -12,16 +12,18 @@ from dataclasses import dataclass, replace
 import streamlit as st
 import torch
 
-from gald_viz.checkpoints import list_bundled
+from gald_viz.checkpoints import check_labels, list_bundled
 from gald_viz.data.cityscapes import ENCODINGS
 from gald_viz.data.images import read_image, read_label_map
 from gald_viz.data.label_encoding import decode_label_map, upload_encoding_text
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample
 from gald_viz.data.sources import open_source
 from gald_viz.data.spec import CityscapesSpec, DataSpec, FolderSpec, SynthCitySpec
 from gald_viz.inference import resolve_device
 from gald_viz.roots import confine
 from gald_viz.ui import cache
+from gald_viz.ui.labels import label_set_ui, labels_key, load_label_set
 from gald_viz.ui.state import (
     DEFAULT_GA_MODEL,
     DEFAULT_GALD_MODEL,
@@ -57,6 +59,8 @@ class Settings:
         opacity: overlay opacity in [0, 1].
         link_data: the source shown, as the URL's ``data=`` names it (``synthcity:val:count=20``,
             ``upload``; :mod:`gald_viz.ui.state`).
+        label_set: the classes of the data and both models (Cityscapes unless the sidebar names a file).
+        link_labels: the label set file as the URL's ``labels=`` names it ("" for Cityscapes).
     """
 
     data_spec: DataSpec | None
@@ -69,6 +73,8 @@ class Settings:
     device: str
     opacity: float
     link_data: str = ""
+    label_set: LabelSet = CITYSCAPES
+    link_labels: str = ""
 
     def key(self, *models: cache.LoadedModel, **view) -> cache.CacheKey:
         """The cache key of a result on the current image from ``models`` under the ``view`` settings."""
@@ -76,18 +82,18 @@ class Settings:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _opened(spec_text: str, stamp: str):
-    """Open a data source once per spec text (the readers list files; images load on demand).
+def _opened(spec_text: str, stamp: str, labels: str = "", _label_set: LabelSet = CITYSCAPES):
+    """Open a data source once per spec text and label set (the readers list files; images load on demand).
 
     ``stamp`` (the folders' modification times) is only part of the cache key: a changed folder is
-    listed again.
+    listed again. ``labels`` (:func:`gald_viz.ui.labels.labels_key`) names ``_label_set`` in the key.
     """
-    return open_source(spec_text)
+    return open_source(spec_text, label_set=_label_set)
 
 
-def _source(spec: DataSpec, stamp: str = ""):
-    """The open source of a spec (cached by its canonical text)."""
-    return _opened(str(spec), stamp)
+def _source(spec: DataSpec, stamp: str = "", label_set: LabelSet = CITYSCAPES):
+    """The open source of a spec (cached by its canonical text and the label set)."""
+    return _opened(str(spec), stamp, labels_key(label_set), label_set)
 
 
 def synthcity_spec(count: int) -> SynthCitySpec:
@@ -209,17 +215,17 @@ def _resolve_device(choice: str) -> str:
         return "cpu"
 
 
-def _label_ids_to_train(ids, name: str):
+def _label_ids_to_train(ids, name: str, label_set: LabelSet = CITYSCAPES):
     """Uploaded label ids as trainIds, by the file name convention or unambiguous values, else refused."""
-    return decode_label_map(ids, name)[0]
+    return decode_label_map(ids, name, label_set=label_set)[0]
 
 
-def _uploaded_sample(image_file, label_file) -> Sample:
+def _uploaded_sample(image_file, label_file, label_set: LabelSet = CITYSCAPES) -> Sample:
     image = read_image(image_file.getvalue(), name=image_file.name)
     label = None
     if label_file is not None:
         label = _label_ids_to_train(
-            read_label_map(label_file.getvalue(), name=label_file.name), label_file.name
+            read_label_map(label_file.getvalue(), name=label_file.name), label_file.name, label_set
         )
         if label.shape != image.shape[:2]:
             st.error(
@@ -258,45 +264,52 @@ def _folder_stamp(spec: DataSpec) -> str:
 
 
 def _load_data(
-    kind: str, spec: DataSpec | None, default_spec: DataSpec
-) -> tuple[DataSpec | None, str, list[str], Sample, str]:
+    kind: str, spec: DataSpec | None, default_spec: DataSpec, label_set: LabelSet = CITYSCAPES
+) -> tuple[DataSpec | None, str, list[str], Sample, str, LabelSet]:
     """Resolve the source and the current image; on bad input, say why and use SynthCity.
 
+    SynthCity draws the Cityscapes classes, so falling back to it falls back to them too.
+
     Returns:
-        (spec or None for an upload, provenance text, image names, current sample, image cache key).
+        (spec or None for an upload, provenance text, image names, current sample, image cache key,
+        the label set in use).
     """
+    note = "" if label_set.is_cityscapes else " with the Cityscapes classes"
+    fallback = f"SynthCity{note}"
     if kind == SOURCES[3]:
         image_file, label_file = upload_ui()
         if image_file is not None:
             try:
-                s = _uploaded_sample(image_file, label_file)
+                s = _uploaded_sample(image_file, label_file, label_set)
                 key = "upload/" + cache.bytes_key(image_file.getvalue())
                 if label_file is not None:
                     key += "+" + cache.bytes_key(label_file.getvalue())
-                labels = f", labels: {upload_encoding_text(label_file.name)}" if label_file else ""
-                return None, f"upload {image_file.name}{labels}", [s.name], s, key
+                key += labels_key(label_set)
+                labels = f", labels: {upload_encoding_text(label_file.name, label_set)}" if label_file else ""
+                return None, f"upload {image_file.name}{labels}", [s.name], s, key, label_set
             except ValueError as err:
-                st.error(f"{err}. Showing SynthCity instead.")
+                st.error(f"{err}. Showing {fallback} instead.")
         else:
             st.info("Upload an image (a label map is optional). Showing SynthCity until then.")
         spec = default_spec
     try:
-        src = _source(spec, _folder_stamp(confined_spec(spec)))
+        src = _source(spec, _folder_stamp(confined_spec(spec)), label_set)
         if len(src) == 0:
             raise ValueError(f"source {str(spec)!r}: no images found")
     except ValueError as err:
-        st.error(f"{err}. Showing SynthCity instead.")
-        spec, src = default_spec, _source(default_spec)
+        st.error(f"{err}. Showing {fallback} instead.")
+        spec, src, label_set = default_spec, _source(default_spec), CITYSCAPES
     names = list(src.names)
     name = image_picker_ui(names)
     try:
         s = cache.sample(_cache_text(spec, src), names.index(name), src)
     except ValueError as err:
-        st.error(f"{err}. Showing the first SynthCity image instead.")
-        spec, src = default_spec, _source(default_spec)
+        st.error(f"{err}. Showing the first SynthCity image{note} instead.")
+        spec, src, label_set = default_spec, _source(default_spec), CITYSCAPES
         names = list(src.names)
         s = cache.sample(_cache_text(spec, src), 0, src)
-    return spec, src.describe(), names, s, cache.image_key(_cache_text(spec, src), s.name)
+    key = cache.image_key(_cache_text(spec, src), s.name)
+    return spec, src.describe(), names, s, key, label_set
 
 
 def _cache_text(spec: DataSpec, src) -> str:
@@ -308,10 +321,14 @@ def _cache_text(spec: DataSpec, src) -> str:
     return str(SYNTHCITY_JOB_SPEC) if isinstance(spec, SynthCitySpec) else src.describe()
 
 
-def _load_model(picked: str, fallback: str, device: str, label: str) -> cache.LoadedModel:
+def _load_model(
+    picked: str, fallback: str, device: str, label: str, label_set: LabelSet = CITYSCAPES
+) -> cache.LoadedModel:
     """Load the picked model; on failure say why and fall back to the default, then to any bundled one.
 
-    When nothing loads (no bundled checkpoints at all), the page stops with an error instead of crashing.
+    A model whose classes differ from ``label_set``'s is refused like a broken file. When nothing loads
+    (no bundled checkpoints at all, or none of the label set's classes), the page stops with an error
+    instead of crashing.
     """
     candidates = [picked, fallback, *list_bundled()]
     problems = []
@@ -323,6 +340,7 @@ def _load_model(picked: str, fallback: str, device: str, label: str) -> cache.Lo
                 confine(name, f"{label} checkpoint")
             stamp = "" if name in list_bundled() else cache.path_key(name)
             loaded = cache.loaded_model(name, device, stamp)
+            check_labels(loaded.model, label_set, f"{label} {name!r}")
         except ValueError as err:
             problems.append(str(err))
             continue
@@ -338,8 +356,10 @@ def render_sidebar() -> Settings:
     with st.sidebar:
         st.header("Data")
         kind, spec = data_source_ui()
+        labels_text = label_set_ui()
+        label_set = load_label_set(labels_text)
         default_spec = synthcity_spec(int(st.session_state["sb.synthcity_count"]))
-        spec, source_text, names, s, key = _load_data(kind, spec, default_spec)
+        spec, source_text, names, s, key, label_set = _load_data(kind, spec, default_spec, label_set)
         st.header("Models")
         bundled = list(list_bundled())
         ga_pick = model_picker_ui("ga", "GA model", bundled)
@@ -348,8 +368,8 @@ def render_sidebar() -> Settings:
             st.caption(f"The default pair: {DEFAULT_PAIR_REASON}.")
         device = _resolve_device(device_ui())
         opacity = opacity_ui()
-    ga = _load_model(ga_pick, DEFAULT_GA_MODEL, device, "GA model")
-    gald = _load_model(gald_pick, DEFAULT_GALD_MODEL, device, "GALD model")
+    ga = _load_model(ga_pick, DEFAULT_GA_MODEL, device, "GA model", label_set)
+    gald = _load_model(gald_pick, DEFAULT_GALD_MODEL, device, "GALD model", label_set)
     return Settings(
         data_spec=SYNTHCITY_JOB_SPEC if isinstance(spec, SynthCitySpec) else spec,
         source_text=source_text,
@@ -361,4 +381,6 @@ def render_sidebar() -> Settings:
         device=device,
         opacity=opacity,
         link_data="upload" if spec is None else str(spec),
+        label_set=label_set,
+        link_labels="" if label_set.is_cityscapes else labels_text,
     )

@@ -4,8 +4,9 @@ Widget keys carry their page's prefix (``sb.`` sidebar, ``cmp.`` Compare, ``ld.`
 ``bf.`` Boundary F-scores), so pages never collide. Everything that selects the view a researcher is
 looking at lives in ``st.query_params`` (:data:`URL_PARAMS`): the page, the data source with its spec
 (``data=synthcity:val:count=20``, ``cityscapes:val:ROOT``, ``folders:IMAGES,LABELS``, ``upload``), the
-image, both models, the clicked pixel, the boundary tolerance and, on Local distribution, the inspected
-model and the feature view. A copied URL reopens that view.
+image, both models, the clicked pixel, the boundary tolerance, the label set file (``labels=``, only
+when it is not Cityscapes) and, on Local distribution, the inspected model and the feature view. A
+copied URL reopens that view.
 
 URL values are untrusted: each is checked (type, range, paths confined to the app's roots by
 :mod:`gald_viz.roots`), and whatever a link asks for that cannot be honoured is listed by
@@ -46,7 +47,7 @@ INSPECT = {"gald": "GALD model", "ga": "GA model"}
 """``inspect=`` values → the Local distribution page's "Inspect" choice (widget ``ld.which``)."""
 FEATURE_KEY = "ld.ga_view"
 INSPECT_KEY = "ld.which"
-URL_PARAMS = ("page", "data", "image", "ga", "gald", "x", "y", "threshold", "inspect", "features")
+URL_PARAMS = ("page", "data", "image", "ga", "gald", "x", "y", "threshold", "inspect", "features", "labels")
 """Every query parameter the app reads and writes."""
 PAGE_IDS = tuple(p.id for p in PAGES)
 SYNTHCITY_COUNT_RANGE = (1, 500)
@@ -64,6 +65,7 @@ def defaults() -> dict[str, object]:
         "sb.images_dir": "",
         "sb.labels_dir": "",
         "sb.label_encoding": "auto",
+        "sb.labels": "",
         "sb.ga_model": DEFAULT_GA_MODEL,
         "sb.gald_model": DEFAULT_GALD_MODEL,
         "sb.ga_path": "",
@@ -181,6 +183,12 @@ def read_link(params: dict[str, str]) -> Link:
             problems.append(f"data source {_shown(params['data'])}: {err}")
     if params.get("image"):
         session["sb.image"] = wanted["image"] = params["image"]
+    if params.get("labels"):
+        try:
+            confine(params["labels"], "Label set file")
+            session["sb.labels"] = wanted["labels"] = params["labels"]
+        except PathNotAllowedError as err:
+            problems.append(f"label set: {err}")
     for role in ("ga", "gald"):
         if params.get(role):
             try:
@@ -225,7 +233,7 @@ def _whole(value: str) -> int | None:
 
 
 def link_problems(
-    *, data: str, image: str, names: list[str], ga: str, gald: str, size: tuple[int, int]
+    *, data: str, image: str, names: list[str], ga: str, gald: str, size: tuple[int, int], labels: str = ""
 ) -> list[str]:
     """What the session's link asked for and the view does not show (once; later calls return ``[]``).
 
@@ -234,11 +242,16 @@ def link_problems(
         image: the image shown; ``names``: the source's images.
         ga, gald: the models shown (bundled name or path).
         size: (H, W) of the image shown.
+        labels: the label set file in use ("" for Cityscapes).
     """
     problems = list(st.session_state.pop(_PROBLEMS, None) or [])
     wanted = st.session_state.pop(_WANTED, None) or {}
     if "data" in wanted and wanted["data"] != data:
         problems.append(f"data source {_shown(wanted['data'])} could not be opened; showing {data}")
+    if "labels" in wanted and wanted["labels"] != labels:
+        problems.append(
+            f"label set {_shown(wanted['labels'])} could not be used; showing the Cityscapes classes"
+        )
     if "image" in wanted and wanted["image"] != image:
         where = f"the {len(names)} images of {data}"
         problems.append(f"image {_shown(wanted['image'])} is not among {where}; showing {image}")
@@ -276,13 +289,15 @@ def select_view(
         st.session_state[THRESHOLD] = threshold
 
 
-def write_query_params(page: str, *, data: str, image: str, ga: str, gald: str) -> None:
+def write_query_params(page: str, *, data: str, image: str, ga: str, gald: str, labels: str = "") -> None:
     """Mirror the current view into the URL (only when it differs from what is there).
 
     Args:
-        page: the page id; data, image, ga, gald: what the sidebar resolved (the view shown).
+        page: the page id; data, image, ga, gald, labels: what the sidebar resolved (the view shown).
     """
     wanted = {"page": page, "data": data, "image": image, "ga": ga, "gald": gald}
+    if labels:
+        wanted["labels"] = labels
     wanted["threshold"] = str(st.session_state.get(THRESHOLD, THRESHOLDS_PX[0]))
     pixel = st.session_state.get(PIXEL)
     if pixel is not None:

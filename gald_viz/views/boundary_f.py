@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gald_viz.data.labels import IGNORE_INDEX, NUM_CLASSES
+from gald_viz.data.label_set import CITYSCAPES, IGNORE_INDEX, LabelSet
 from gald_viz.data.spec import DataSpec
 from gald_viz.jobs import run_job
 from gald_viz.metrics import reduce
@@ -52,12 +52,38 @@ DIFFERENCE_CAPTION = (
     f"red −{DIFFERENCE_SCALE:g} pp · yellow 0 · green +{DIFFERENCE_SCALE:g} pp"
     f" (beyond ±{DIFFERENCE_SCALE:g} pp, full colour)."
 )
+
+
+def caption(label_set: LabelSet = CITYSCAPES) -> str:
+    """The page's caption: :data:`CAPTION`, or its words for another label set (no published rows)."""
+    if label_set.is_cityscapes:
+        return CAPTION
+    return CAPTION.replace(
+        "the 19 classes", f"the {label_set.num_classes} classes of {label_set.title}"
+    ).replace(
+        "; published rows are the paper's.", ". The paper's rows are Cityscapes' and are shown only for it."
+    )
+
+
+def classes_key(label_set: LabelSet) -> str:
+    """The class filter's widget key: one per label set, as a kept choice must be among its options."""
+    return "bf.classes" if label_set.is_cityscapes else f"bf.classes.{label_set.name}.{label_set.sha256[:8]}"
+
+
 TOLERANCES = ("all", *PAPER_RADII_PX)
 """The tolerance choices of the table: every threshold, or one of Table V's (3/5/9/12 px at 1024×2048)."""
-CURVE_CAPTION = (
-    f"Boundary F (G-SCNN) with fixed pixel radii, mean over the {NUM_CLASSES} classes of the per-class mean"
-    f" over images (absent from both = 1); GT {IGNORE_INDEX} ignored. Dotted: Table V's {_PAPER_PX} px."
-)
+
+
+def curve_caption(num_classes: int = CITYSCAPES.num_classes) -> str:
+    """How the F-against-tolerance curves are reduced."""
+    return (
+        f"Boundary F (G-SCNN) with fixed pixel radii, mean over the {num_classes} classes of the per-class"
+        f" mean over images (absent from both = 1); GT {IGNORE_INDEX} ignored."
+        f" Dotted: Table V's {_PAPER_PX} px."
+    )
+
+
+CURVE_CAPTION = curve_caption()
 
 
 @dataclass
@@ -187,9 +213,15 @@ def table(
     live: Mapping[str, ImageScores],
     source: str,
     image_hw: tuple[int, int],
+    label_set: LabelSet = CITYSCAPES,
 ) -> Table:
-    """Row blocks in reading order: the chosen stored runs, live rows of this image, then the paper's."""
+    """Row blocks in reading order: the chosen stored runs, live rows of this image, then the paper's.
+
+    The columns are ``label_set``'s classes: runs of other classes are left out (with a warning), and the
+    paper's rows, Cityscapes', are shown only for the Cityscapes set.
+    """
     blocks, conventions, warnings = [], [], []
+    names, k = label_set.class_names, label_set.num_classes
     for run_id in chosen_runs:
         try:
             frame = run_tables.table_v(store, run_id)
@@ -197,30 +229,43 @@ def table(
             warnings.append(f"{err}. Run {run_id[:8]} is left out.")
             continue
         info = frame.attrs["run"]
-        blocks.append(tv.store_rows(frame, source=f"store run {run_id[:8]}", model=info["model_name"]))
+        if tuple(info["class_names"]) != names:
+            warnings.append(
+                f"Run {run_id[:8]} has the {len(info['class_names'])} classes of label set"
+                f" {info.get('label_set', '?')!r}, not those of {label_set.title}; it is left out."
+            )
+            continue
+        blocks.append(
+            tv.store_rows(
+                frame, source=f"store run {run_id[:8]}", model=info["model_name"], class_names=names
+            )
+        )
         size = [(info["image_height"], info["image_width"])]
         conventions.append(
             f"Run {run_id[:8]} ({info['model_name']}, {info['data_description']}): "
-            + convention_text(info["thresholds"], info["radii_px"], size, frame.attrs["n_images"])
+            + convention_text(
+                info["thresholds"], info["radii_px"], size, frame.attrs["n_images"], num_classes=k
+            )
         )
     if any(reduce.gt_all_ignore(s.stats.arrays) for s in live.values()):
         warnings.append(f"Live rows: {reduce.all_ignore_warning([source])}.")
     for name, s in live.items():
         one = reduce.table_v(reduce.stack([s.stats]))
-        blocks.append(tv.live_rows(one, s.thresholds, s.radii, source=source, model=name))
+        blocks.append(tv.live_rows(one, s.thresholds, s.radii, source=source, model=name, class_names=names))
     if live:
         s = next(iter(live.values()))
         conventions.append(
             "Live rows: "
-            + convention_text(s.thresholds, s.radii, [image_hw], 1)
+            + convention_text(s.thresholds, s.radii, [image_hw], 1, num_classes=k)
             + " One image only: classes absent from both maps score 1, so these rows run high."
         )
-    blocks.append(tv.published_rows())
-    conventions.append(
-        f"Published rows: Cityscapes val, ResNet-101, {PAPER_IMAGE_SIZE[0]}×{PAPER_IMAGE_SIZE[1]}"
-        f" ({_PAPER_PX} px = {'/'.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} of the diagonal)."
-    )
-    return Table(tv.combine(blocks), conventions, warnings, source)
+    if label_set.is_cityscapes:
+        blocks.append(tv.published_rows())
+        conventions.append(
+            f"Published rows: Cityscapes val, ResNet-101, {PAPER_IMAGE_SIZE[0]}×{PAPER_IMAGE_SIZE[1]}"
+            f" ({_PAPER_PX} px = {'/'.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)} of the diagonal)."
+        )
+    return Table(tv.combine(blocks, names), conventions, warnings, source)
 
 
 @dataclass
@@ -260,12 +305,18 @@ class Curves:
 
 
 def curves(
-    stored: StoredRuns, chosen_runs: Sequence[str], live: Mapping[str, tuple[list[int], list[float]]]
+    stored: StoredRuns,
+    chosen_runs: Sequence[str],
+    live: Mapping[str, tuple[list[int], list[float]]],
+    label_set: LabelSet = CITYSCAPES,
 ) -> Curves:
-    """Live curves of this image (``name (live, this image)``) and the chosen runs' curves."""
+    """Live curves of this image (``name (live, this image)``) and the chosen runs' curves (those of
+    ``label_set``'s classes)."""
     out = {f"{name} (live, this image)": curve for name, curve in live.items()}
     warnings = []
     for run_id in chosen_runs:
+        if tuple(stored.runs.set_index("run_id").loc[run_id, "class_names"]) != label_set.class_names:
+            continue  # table() says why it is left out
         try:
             tol = run_tables.f_vs_tolerance(stored.store, run_id)
         except StoreError as err:
@@ -274,12 +325,12 @@ def curves(
         if not tol.empty:
             name = stored.runs.set_index("run_id").loc[run_id, "model_name"]
             out[f"{name} (run {run_id[:8]})"] = (tol["radius_px"].tolist(), tol["mean"].tolist())
-    return Curves(out, warnings)
+    return Curves(out, warnings, curve_caption(label_set.num_classes))
 
 
-def live_curve(pred, gt) -> tuple[list[int], list[float]]:
+def live_curve(pred, gt, num_classes: int = CITYSCAPES.num_classes) -> tuple[list[int], list[float]]:
     """F at 1-20 px on one image, mean over all classes (Table V's reduction on one image)."""
-    radii, _, mean = reduce.tolerance_curve(reduce.stack([score_image(pred, gt)]))
+    radii, _, mean = reduce.tolerance_curve(reduce.stack([score_image(pred, gt, num_classes=num_classes)]))
     return radii, mean.tolist()
 
 
@@ -299,6 +350,7 @@ def evaluate(
     device: str,
     db: str,
     progress: Callable[[float, str], None],
+    label_set: LabelSet = CITYSCAPES,
 ) -> list[str]:
     """Run (or resume) one evaluation job per model, reporting ``progress(fraction, text)`` as it goes.
 
@@ -316,7 +368,9 @@ def evaluate(
             text = f"{model}: {done}/{total} images" + (f" ({name})" if name else "")
             progress((i + done / max(total, 1)) / len(models), text)
 
-        ids.append(run_job(model, data_spec, limit=limit, device=device, db=db, progress=report))
+        job = {"limit": limit, "device": device, "db": db, "progress": report}
+        job |= {} if label_set.is_cityscapes else {"label_set": label_set}  # else run_job's own default
+        ids.append(run_job(model, data_spec, **job))
     progress(1.0, "done")
     return ids
 

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from gald_viz.analysis import Analysis
-from gald_viz.data.labels import IGNORE_INDEX, colorize
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample
 from gald_viz.metrics import reduce
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index, threshold_label
@@ -44,6 +44,7 @@ class CompareInputs:
         pair: what differs between the two models (None: not checked).
         stage_scores: the GALD checkpoint's recorded validation mIoU per head (``out``, ``probe.*``) and
             where it was measured (None: the checkpoint recorded none).
+        label_set: the classes of the data and both models (names, colours).
     """
 
     sample: Sample
@@ -58,6 +59,7 @@ class CompareInputs:
     scores: tuple[ImageScores, ImageScores] | None = None
     pair: PairReport | None = None
     stage_scores: tuple[dict[str, float], str] | None = None
+    label_set: LabelSet = CITYSCAPES
 
 
 @dataclass
@@ -77,6 +79,7 @@ class ScoresPart:
     table: pd.DataFrame
     convention: str
     scores: dict[str, ImageScores]
+    label_set: LabelSet = CITYSCAPES
 
     def per_class(self, px: int) -> tuple[str, pd.DataFrame]:
         """Title and per-class IoU/F table at the Table V tolerance the paper calls ``px`` (3/5/9/12).
@@ -86,7 +89,7 @@ class ScoresPart:
         first = next(iter(self.scores.values()))
         t_index = threshold_index(px)
         label = threshold_label(first.thresholds[t_index], first.radii[t_index])
-        return f"Per class at {label}", per_class_table(self.scores, t_index)
+        return f"Per class at {label}", per_class_table(self.scores, t_index, self.label_set)
 
 
 @dataclass
@@ -135,18 +138,23 @@ def compare_view(inp: CompareInputs) -> CompareView:
     h, w = image.shape[:2]
     dh, dw = display_hw(image)
     small = resize(image, dh, dw)
+    ls = inp.label_set
+    colorize = ls.colorize
 
     def overlay(label_map: np.ndarray) -> np.ndarray:
-        return label_overlay(small, resize(label_map, dh, dw, labels=True), inp.opacity)
+        return label_overlay(small, resize(label_map, dh, dw, labels=True), inp.opacity, ls)
 
     def grid(panels: list[ImagePanel], hover: dict, ncols: int, rows_scale: float) -> go.Figure:
         height = round(PANEL_WIDTH * dh / dw * rows_scale)
-        return synced_panels(panels, native_size=(h, w), hover_labels=hover, ncols=ncols, panel_height=height)
+        return synced_panels(
+            panels, native_size=(h, w), hover_labels=hover, ncols=ncols, panel_height=height, label_set=ls
+        )
 
     # The exports colour label maps with the palette (ignore black); the page blends them on the image.
+    palette = "Cityscapes palette" if ls.is_cityscapes else f"palette of label set {ls.name!r}"
     caption = (
         f"{inp.source_text}, image {sample.name} ({w}×{h} px). GA: {inp.ga_name}; GALD: {inp.gald_name}. "
-        f"Cityscapes palette; GT label {IGNORE_INDEX} (ignore) drawn black."
+        f"{palette}; GT label {ls.ignore_id} (ignore) drawn black."
     )
     panels = [ImagePanel("image", small)]
     hover = {"GA": ga_an.pred, "GALD": gald_an.pred}
@@ -168,7 +176,8 @@ def compare_view(inp: CompareInputs) -> CompareView:
             pf.Panel(f"GA ({inp.ga_name})", colorize(ga_an.pred)),
             pf.Panel(f"GALD ({inp.gald_name})", colorize(gald_an.pred)),
         ]
-        return pf.layout(figure_panels, caption=caption, ncols=2, legend_classes=pf.classes_present(*maps))
+        present = pf.classes_present(*maps, label_set=ls)
+        return pf.layout(figure_panels, caption=caption, ncols=2, legend_classes=present, label_set=ls)
 
     errors = None
     if inp.errors is not None:
@@ -184,7 +193,12 @@ def compare_view(inp: CompareInputs) -> CompareView:
                 f"four-way: {k}": v for k, v in FOURWAY_COLORS.items()
             }
             return pf.fig10_error_maps(
-                small, resize(gt, dh, dw, labels=True), pics, caption=caption, error_legend=legend_colors
+                small,
+                resize(gt, dh, dw, labels=True),
+                pics,
+                caption=caption,
+                error_legend=legend_colors,
+                label_set=ls,
             )
 
         error_panels = [
@@ -226,7 +240,7 @@ def compare_view(inp: CompareInputs) -> CompareView:
     )
     return CompareView(
         title="Compare GA and GALD",
-        caption=f"{header} · zoom or pan any panel: all follow · GT {IGNORE_INDEX} (ignore): the bare image",
+        caption=f"{header} · zoom or pan any panel: all follow · GT {ls.ignore_id} (ignore): the bare image",
         pair=None if inp.pair is None else PairPart(inp.pair.summary, inp.pair.warnings, inp.pair.table()),
         panels=grid(panels, hover, 2, 2),
         export=Export(
@@ -242,7 +256,7 @@ def compare_view(inp: CompareInputs) -> CompareView:
             export=Export(
                 "stages",
                 "Export Fig. 8 layout",
-                lambda: pf.fig8_stage_predictions(image, gt, stages, caption=caption),
+                lambda: pf.fig8_stage_predictions(image, gt, stages, caption=caption, label_set=ls),
                 f"stages_{sample.name}",
             ),
         ),
@@ -260,10 +274,13 @@ def _scores_part(inp: CompareInputs, h: int, w: int) -> ScoresPart:
     """The scores section; every call into the scoring functions of :mod:`gald_viz.viz.compare` is here."""
     ga_scores, gald_scores = inp.scores
     all_scores = {f"GA: {inp.ga_name}": ga_scores, f"GALD: {inp.gald_name}": gald_scores}
+    k = inp.label_set.num_classes
     return ScoresPart(
         table=scores_table(all_scores),
-        convention=convention(h, w, ga_scores.radii, DEFAULT_THRESHOLDS) + _all_ignore_note(inp, ga_scores),
+        convention=convention(h, w, ga_scores.radii, DEFAULT_THRESHOLDS, k)
+        + _all_ignore_note(inp, ga_scores),
         scores=all_scores,
+        label_set=inp.label_set,
     )
 
 

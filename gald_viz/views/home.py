@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample
 from gald_viz.views.pages import HOME, PAGES, PageInfo
 
@@ -59,7 +60,12 @@ def device_text(device: str) -> str:
 
 
 def home_view(
-    source_text: str, image_count: int, sample: Sample, device: str, models: pd.DataFrame
+    source_text: str,
+    image_count: int,
+    sample: Sample,
+    device: str,
+    models: pd.DataFrame,
+    label_set: LabelSet = CITYSCAPES,
 ) -> HomeView:
     """Build the Home page from the sidebar's choices.
 
@@ -69,6 +75,7 @@ def home_view(
         sample: the current image.
         device: "cpu" or "cuda".
         models: the models table (one row per model in use).
+        label_set: the classes in use (named when they are not Cityscapes').
     """
     h, w = sample.image.shape[:2]
     data = (
@@ -76,6 +83,9 @@ def home_view(
         f"**Image:** `{sample.name}`, {w}×{h} px, "
         + ("with ground truth" if sample.label is not None else "**no ground truth** (metrics hidden)")
     )
+    if not label_set.is_cityscapes:
+        data += f"  \n**Classes:** {label_set.describe()}: {', '.join(label_set.class_names[:8])}"
+        data += " …" if label_set.num_classes > 8 else ""
     return HomeView(
         intro=INTRO,
         data=data,

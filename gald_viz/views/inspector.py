@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from gald_viz.analysis import Analysis
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample
 from gald_viz.hooks import available_taps
 from gald_viz.views.parts import Export, display_hw
@@ -121,12 +122,13 @@ def local_view(
     model_name: str,
     source_text: str,
     mask_channel: int | None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> LocalView:
     """Build the page for the point ``native_xy`` (chosen by ``click``, or None when it came from the URL)."""
     image, gt = sample.image, sample.label
     h, w = image.shape[:2]
     x, y = native_xy
-    view = click_view(an, image, gt, static, native_xy, click=click)
+    view = click_view(an, image, gt, static, native_xy, click=click, label_set=label_set)
     affinity = None
     if view.affinity is not None:
         k, r = an.ldv2_kernel, an.ldv2_dilation
@@ -176,7 +178,9 @@ def local_view(
             [(t, view.panels[t]) for t in titles[start : start + MAPS_PER_ROW]]
             for start in range(0, len(titles), MAPS_PER_ROW)
         ],
-        exports=_map_exports(an, sample, view.panels, (x, y), model_name, source_text, mask_channel),
+        exports=_map_exports(
+            an, sample, view.panels, (x, y), model_name, source_text, mask_channel, label_set
+        ),
     )
 
 
@@ -188,6 +192,7 @@ def _map_exports(
     model_name: str,
     source_text: str,
     mask_channel: int | None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> list[Export]:
     """The exports under the maps: the LDv1 mask (Fig. 7) and the maps with the point marked."""
     image = sample.image
@@ -207,6 +212,7 @@ def _map_exports(
                     caption="LDv1 mask M (GALD Eq. 1), mean over channels, coloured on its data range "
                     "(M = σ of a ReLU output lies in [0.5, 1)). " + base_caption,
                     channel=None if mask_channel is None else (mask_channel, an.ldv1_mask[mask_channel]),
+                    label_set=label_set,
                 ),
                 f"ldv1_mask_{sample.name}",
             )
@@ -220,7 +226,8 @@ def _map_exports(
                     [pf.Panel(title, rgb) for title, rgb in panels.items()],
                     caption=f"Maps with the clicked pixel ({x}, {y}) marked. " + base_caption,
                     ncols=min(MAPS_PER_ROW, len(panels)),
-                    legend_classes=pf.classes_present(an.pred),
+                    legend_classes=pf.classes_present(an.pred, label_set=label_set),
+                    label_set=label_set,
                 ),
                 f"maps_{sample.name}",
             )
@@ -238,7 +245,13 @@ class ZoomPart:
 
 
 def zoom_part(
-    an: Analysis, sample: Sample, native_xy: tuple[int, int], factor: int, background: str, opacity: float
+    an: Analysis,
+    sample: Sample,
+    native_xy: tuple[int, int],
+    factor: int,
+    background: str,
+    opacity: float,
+    label_set: LabelSet = CITYSCAPES,
 ) -> ZoomPart:
     """The zoomed crop (``factor`` screen pixels per native pixel) on the chosen background."""
     window = zoom_window(an.native_size, native_xy, factor)
@@ -247,7 +260,7 @@ def zoom_part(
         overlay = an.pred
     elif background == "ground truth" and sample.label is not None:
         overlay = sample.label
-    rgb = zoom_rgb(sample.image, window, native_xy, overlay=overlay, opacity=opacity)
+    rgb = zoom_rgb(sample.image, window, native_xy, overlay=overlay, opacity=opacity, label_set=label_set)
     caption = (
         f"Zoom ×{factor}: native columns {window.left}–{window.left + window.width - 1}, rows "
         f"{window.top}–{window.top + window.height - 1}; click here to pick a native pixel exactly."

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from gald_viz.analysis import Analysis
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.data.sample import Sample
 from gald_viz.interventions import INTERVENTIONS, intervene
 from gald_viz.mechanisms.reach import Reach
@@ -55,6 +56,7 @@ def knockout_part(
     *,
     model_name: str,
     opacity: float,
+    label_set: LabelSet = CITYSCAPES,
 ) -> KnockoutPart:
     """The knocked-out prediction beside the intact one, the changed-pixel map and Δ mIoU / Δ boundary F.
 
@@ -67,8 +69,11 @@ def knockout_part(
     shown = resize(changed.astype(np.uint8), *hw, labels=True) > 0
     changed_rgb = blend(small, np.full_like(small, (213, 94, 0)), 0.85, mask=shown)
     panels = [
-        ("intact prediction", label_overlay(small, resize(an.pred, *hw, labels=True), opacity)),
-        (f"prediction with {name}", label_overlay(small, resize(knocked_pred, *hw, labels=True), opacity)),
+        ("intact prediction", label_overlay(small, resize(an.pred, *hw, labels=True), opacity, label_set)),
+        (
+            f"prediction with {name}",
+            label_overlay(small, resize(knocked_pred, *hw, labels=True), opacity, label_set),
+        ),
         (
             f"changed pixels (orange): {int(changed.sum())} of {changed.size} ({changed.mean():.2%})",
             changed_rgb,
@@ -122,7 +127,13 @@ def _radius_text(r: float | None) -> str:
     return "n/a (zero gradient)" if r is None else f"{r:.1f}"
 
 
-def reach_part(reaches: dict[str, Reach], models: dict[str, object], native_size, input_sizes) -> ReachPart:
+def reach_part(
+    reaches: dict[str, Reach],
+    models: dict[str, object],
+    native_size,
+    input_sizes,
+    label_set: LabelSet = CITYSCAPES,
+) -> ReachPart:
     """Side-by-side reach of the GA and GALD models at one pixel.
 
     Args:
@@ -130,6 +141,7 @@ def reach_part(reaches: dict[str, Reach], models: dict[str, object], native_size
         models: role → display name.
         native_size: (H, W).
         input_sizes: role → (H', W') unpadded model input size.
+        label_set: names the predicted class.
     """
     big = display_hw(np.zeros((*native_size, 1), np.uint8))
     hw = (max(1, big[0] // 2), max(1, big[1] // 2))
@@ -154,7 +166,7 @@ def reach_part(reaches: dict[str, Reach], models: dict[str, object], native_size
             ("X", reach.feature_radii, reach.feature_curve),
             ("input", reach.input_radii, reach.input_curve),
         ):
-            cls = class_name(reach.class_id)
+            cls = class_name(reach.class_id, label_set)
             rows.append((role, name, what, cls, _radius_text(radii[0.5]), _radius_text(radii[0.9])))
             curves.add_scatter(x=d, y=share, mode="lines", name=f"{role} ∂/∂{what}")
     curves.update_layout(

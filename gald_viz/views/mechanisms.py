@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from gald_viz.data.labels import CLASS_NAMES
+from gald_viz.data.label_set import CITYSCAPES
 from gald_viz.mechanisms.bands import band_labels
 from gald_viz.views.boundary_f import StoredRuns
 from gald_viz.views.mechanism_sections import Section, band_sections, class_sections, model_name
@@ -47,6 +47,7 @@ NO_DB = (
 PP_COLUMNS = ["estimate (pp)", "95% low (pp)", "95% high (pp)"]
 """The numeric columns of the difference and knock-out tables."""
 RANK_LIMIT = 10
+_CITYSCAPES_IDS = {name: i for i, name in enumerate(CITYSCAPES.class_names)}
 """Images listed per selection."""
 
 
@@ -172,8 +173,11 @@ class MechanismsView:
         if selection.kind == "band":
             band, class_id, where = selection.index, None, f"the {selection.label} band"
         else:
-            name = selection.label
-            band, class_id = None, CLASS_NAMES.index(name) if name in CLASS_NAMES else selection.index
+            name, report = selection.label, self.inputs.report
+            # The report's own class ids; a report without them (older JSON) has Cityscapes' classes.
+            known = report.get("class_ids")
+            ids = dict(zip(report["classes"], known, strict=True)) if known else _CITYSCAPES_IDS
+            band, class_id = None, ids.get(name, selection.index)
             where = f"class {name}"
         pairs = list(self.inputs.rank(band, class_id))
         pairs.sort(key=lambda p: (-p[1] if order == "gain" else p[1], p[0]))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
+from gald_viz.data.label_set import CITYSCAPES, IGNORE_INDEX, LabelSet
 from gald_viz.metrics import reduce
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, convention_text, threshold_label
 from gald_viz.metrics.errors import (
@@ -30,9 +30,15 @@ ERROR_CODES = {"right": RIGHT, "wrong": WRONG, "ignore": IGNORED}
 FOURWAY_CODES = {**{name: code for code, name in enumerate(FOURWAY_NAMES)}, "ignore": FOURWAY_IGNORE}
 
 
-def convention(height: int, width: int, radii: Sequence[int], thresholds: Sequence[float]) -> str:
+def convention(
+    height: int,
+    width: int,
+    radii: Sequence[int],
+    thresholds: Sequence[float],
+    num_classes: int = CITYSCAPES.num_classes,
+) -> str:
     """One line with the conventions behind every number of one image (image size, ignore label, radii)."""
-    return convention_text(thresholds, radii, [(height, width)], 1, per_image=True)
+    return convention_text(thresholds, radii, [(height, width)], 1, num_classes=num_classes, per_image=True)
 
 
 @dataclass
@@ -63,11 +69,15 @@ class ImageScores:
 
 
 def image_scores(
-    pred: np.ndarray, gt: np.ndarray, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS
+    pred: np.ndarray,
+    gt: np.ndarray,
+    *,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    label_set: LabelSet = CITYSCAPES,
 ) -> ImageScores:
     """mIoU, pixel accuracy and boundary F at each threshold for one prediction against its GT."""
     stats = score_image(
-        pred, gt, thresholds, tolerance_radii=(), num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX
+        pred, gt, thresholds, tolerance_radii=(), num_classes=label_set.num_classes, ignore_index=IGNORE_INDEX
     )
     row = reduce.image_row(stats.arrays)
     return ImageScores(
@@ -95,9 +105,11 @@ def scores_table(scores: dict[str, ImageScores]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
-def per_class_table(scores: dict[str, ImageScores], threshold_index: int) -> pd.DataFrame:
+def per_class_table(
+    scores: dict[str, ImageScores], threshold_index: int, label_set: LabelSet = CITYSCAPES
+) -> pd.DataFrame:
     """Per-class IoU and boundary F (one threshold) of each model, classes as rows."""
-    frame = pd.DataFrame(index=list(CLASS_NAMES))
+    frame = pd.DataFrame(index=list(label_set.class_names))
     for model, s in scores.items():
         frame[f"IoU {model}"] = s.iou
         frame[f"F {model}"] = s.boundary_f[threshold_index]
@@ -128,6 +140,7 @@ def error_views(
     *,
     opacity: float,
     display_hw: tuple[int, int],
+    label_set: LabelSet = CITYSCAPES,
 ) -> ErrorViews:
     """Error maps (GALD Fig. 10) and the four-way map, coloured and blended on the image.
 
@@ -138,6 +151,7 @@ def error_views(
         gt, ga, gald: native H×W trainId maps (ground truth, GA prediction, GALD prediction).
         opacity: blend opacity (at least 0.35, so errors stay visible).
         display_hw: (height, width) of the pictures.
+        label_set: the classes of the maps (the counts' rows).
     """
     dh, dw = display_hw
     small = resize(image, dh, dw)
@@ -146,8 +160,9 @@ def error_views(
     def picture(states: np.ndarray, colors, codes) -> np.ndarray:
         return blend(small, state_rgb(resize(states, dh, dw, labels=True), colors, codes), alpha)
 
-    four, counts = fourway_map(ga, gald, gt, num_classes=NUM_CLASSES, ignore_index=IGNORE_INDEX)
-    table = pd.DataFrame(counts.T, index=list(CLASS_NAMES), columns=list(FOURWAY_NAMES))
+    k = label_set.num_classes
+    four, counts = fourway_map(ga, gald, gt, num_classes=k, ignore_index=IGNORE_INDEX)
+    table = pd.DataFrame(counts.T, index=list(label_set.class_names), columns=list(FOURWAY_NAMES))
     table = table[table.sum(axis=1) > 0]
     total = pd.DataFrame([counts.sum(axis=1)], index=["all classes"], columns=list(FOURWAY_NAMES))
     return ErrorViews(

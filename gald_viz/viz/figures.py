@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gald_viz.data.images import encode_jpeg, encode_png
-from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 
 HOVER_CELLS = 128
 """Columns of the hover grid: class names are looked up per block, not per pixel, to keep pages light."""
@@ -44,18 +44,18 @@ def data_uri(rgb: np.ndarray, *, lossless: bool) -> str:
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
-def class_name(train_id: int) -> str:
+def class_name(train_id: int, label_set: LabelSet = CITYSCAPES) -> str:
     """Class name of a trainId, "ignore" for 255 and "id N" for anything else.
 
     >>> class_name(0), class_name(255)
     ('road', 'ignore')
     """
-    if 0 <= train_id < NUM_CLASSES:
-        return CLASS_NAMES[train_id]
-    return "ignore" if train_id == IGNORE_INDEX else f"id {train_id}"
+    return label_set.class_name(train_id)
 
 
-def hover_grid(label_maps: dict[str, np.ndarray], *, cells: int = HOVER_CELLS):
+def hover_grid(
+    label_maps: dict[str, np.ndarray], *, cells: int = HOVER_CELLS, label_set: LabelSet = CITYSCAPES
+):
     """Block-centre coordinates and "name: class" hover text for several H×W label maps at once.
 
     Returns:
@@ -68,7 +68,7 @@ def hover_grid(label_maps: dict[str, np.ndarray], *, cells: int = HOVER_CELLS):
     lines = []
     for name, lab in label_maps.items():
         ids = lab[np.ix_(ys, xs)]
-        names = np.array([class_name(i) for i in range(256)], dtype=object)
+        names = np.array([label_set.class_name(i) for i in range(256)], dtype=object)
         lines.append(name + ": " + names[ids.astype(np.intp)])
     text = lines[0]
     for more in lines[1:]:
@@ -84,6 +84,7 @@ def synced_panels(
     ncols: int = 2,
     panel_height: int = 300,
     marker: tuple[float, float] | None = None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> go.Figure:
     """A grid of images with shared (synchronised) zoom and pan and a class-name hover.
 
@@ -94,6 +95,7 @@ def synced_panels(
         ncols: panels per row.
         panel_height: height of one row in CSS pixels.
         marker: native (x, y) to mark on every panel, or None.
+        label_set: names the hover's class ids.
     """
     h, w = native_size
     nrows = int(np.ceil(len(panels) / ncols))
@@ -104,7 +106,7 @@ def synced_panels(
         horizontal_spacing=0.01,
         vertical_spacing=0.06 if nrows > 1 else 0.0,
     )
-    grid = hover_grid(hover_labels) if hover_labels else None
+    grid = hover_grid(hover_labels, label_set=label_set) if hover_labels else None
     for i, p in enumerate(panels):
         row, col = i // ncols + 1, i % ncols + 1
         dh, dw = p.rgb.shape[:2]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gald_viz.analysis import AffinityView, Analysis, affinity_at
-from gald_viz.data.labels import colorize
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.viz import affinity as aff
 from gald_viz.viz.features import (
     channel_mean,
@@ -148,6 +148,7 @@ def static_panels(
     mask_channel: int | None,
     entropy: np.ndarray | None,
     share: np.ndarray | None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> StaticPanels:
     """Colour every whole-image map once (display size), so clicks only add crosshairs.
 
@@ -164,13 +165,14 @@ def static_panels(
         mask_channel: LDv1 channel to show besides the mean, or None.
         entropy: h×w LDv2 affinity entropy (nats), or None.
         share: h×w same-GT-class share of the LDv2 weight, or None.
+        label_set: the colours of the class maps.
     """
     dh, dw = display_hw
     small = resize(image, dh, dw)
     if background == "prediction":
-        base = label_overlay(small, resize(analysis.pred, dh, dw, labels=True), opacity)
+        base = label_overlay(small, resize(analysis.pred, dh, dw, labels=True), opacity, label_set)
     elif background == "ground truth" and label is not None:
-        base = label_overlay(small, resize(label, dh, dw, labels=True), opacity)
+        base = label_overlay(small, resize(label, dh, dw, labels=True), opacity, label_set)
     else:
         base = small
     out = StaticPanels(base=base)
@@ -182,7 +184,7 @@ def static_panels(
         return resize(rgb_small, ph, pw, labels=True)
 
     if "probe.ga" in analysis.probe_preds:
-        out.panels["GA stage prediction (probe on X_g)"] = colorize(
+        out.panels["GA stage prediction (probe on X_g)"] = label_set.colorize(
             resize(analysis.probe_preds["probe.ga"], ph, pw, labels=True)
         )
     else:
@@ -257,6 +259,7 @@ def click_view(
     native_xy: tuple[int, int],
     *,
     click: dict | None = None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> ClickView:
     """The per-click part: index the analysis at the point and draw it on every panel.
 
@@ -267,6 +270,7 @@ def click_view(
         static: the panels from :func:`static_panels`.
         native_xy: the point in native pixels.
         click: the raw click (display coordinates) that chose the point, for the chain.
+        label_set: names the classes at the point.
     """
     x, y = native_xy
     h, w = analysis.native_size
@@ -275,11 +279,11 @@ def click_view(
     chain = pixel_chain(analysis, native_xy, click)
     row, col = chain.cell[0]
     values = {
-        "prediction": class_name(int(analysis.pred[y, x])),
+        "prediction": class_name(int(analysis.pred[y, x]), label_set),
         "confidence": f"{float(analysis.confidence[y, x]):.3f}",
     }
     if label is not None:
-        values["ground truth"] = class_name(int(label[y, x]))
+        values["ground truth"] = class_name(int(label[y, x]), label_set)
     if analysis.ldv1_mask is not None:
         values["LDv1 mask mean at cell"] = (
             f"{float(analysis.ldv1_mask[:, row, col].astype(np.float32).mean()):.3f}"

@@ -8,7 +8,7 @@ Fig. 10 idea (errors highlighted on the image) with a colour-blind-safe palette 
 import cv2
 import numpy as np
 
-from gald_viz.data.labels import IGNORE_INDEX, colorize
+from gald_viz.data.label_set import CITYSCAPES, IGNORE_INDEX, LabelSet
 
 ERROR_COLORS: dict[str, tuple[int, int, int]] = {
     "right": (0, 158, 115),
@@ -69,9 +69,11 @@ def blend(
     return out
 
 
-def label_overlay(image: np.ndarray, label: np.ndarray, opacity: float) -> np.ndarray:
-    """The Cityscapes-coloured label map over the image; ignore pixels show the bare image."""
-    return blend(image, colorize(label), opacity, mask=label != IGNORE_INDEX)
+def label_overlay(
+    image: np.ndarray, label: np.ndarray, opacity: float, label_set: LabelSet = CITYSCAPES
+) -> np.ndarray:
+    """The label map in the label set's colours over the image; ignore pixels show the bare image."""
+    return blend(image, label_set.colorize(label), opacity, mask=label != IGNORE_INDEX)
 
 
 def draw_crosshair(

@@ -19,7 +19,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from gald_viz.data.labels import CLASS_COLORS, CLASS_NAMES, NUM_CLASSES, colorize
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.metrics.conventions import PAPER_RADII_PX
 from gald_viz.viz.features import data_range
 
@@ -54,8 +54,8 @@ def _shrink(image: np.ndarray, max_width: int) -> tuple[np.ndarray, int]:
     return image[::step, ::step], step
 
 
-def classes_present(*label_maps: np.ndarray) -> list[int]:
-    """Sorted trainIds (0..18) that occur in any of the maps: the legend shows only those.
+def classes_present(*label_maps: np.ndarray, label_set: LabelSet = CITYSCAPES) -> list[int]:
+    """Sorted trainIds (0..K-1) that occur in any of the maps: the legend shows only those.
 
     >>> classes_present(np.array([[0, 255]]), np.array([[2]]))
     [0, 2]
@@ -63,7 +63,7 @@ def classes_present(*label_maps: np.ndarray) -> list[int]:
     found: set[int] = set()
     for m in label_maps:
         ids = np.unique(np.asarray(m))
-        found.update(int(i) for i in ids if i < NUM_CLASSES)
+        found.update(int(i) for i in ids if i < label_set.num_classes)
     return sorted(found)
 
 
@@ -75,6 +75,7 @@ def layout(
     legend_classes: Sequence[int] = (),
     extra_legend: dict[str, tuple[int, int, int]] | None = None,
     panel_width_in: float = 3.4,
+    label_set: LabelSet = CITYSCAPES,
 ) -> Figure:
     """A grid of panels with a class legend and a caption below (the layout of GALD Figs. 7-10).
 
@@ -85,6 +86,7 @@ def layout(
         legend_classes: trainIds whose colours the legend lists.
         extra_legend: more legend entries (name → RGB), e.g. the four-way map's states.
         panel_width_in: width of one panel in inches.
+        label_set: the legend's class names and colours.
 
     Returns:
         The figure (save it with :func:`figure_bytes`).
@@ -94,7 +96,9 @@ def layout(
     nrows = int(np.ceil(n / ncols))
     h, w = panels[0].image.shape[:2]
     panel_h = panel_width_in * h / w + 0.3
-    entries = [Patch(color=CLASS_COLORS[c] / 255, label=CLASS_NAMES[c]) for c in legend_classes]
+    entries = [
+        Patch(color=label_set.color_array[c] / 255, label=label_set.class_names[c]) for c in legend_classes
+    ]
     entries += [Patch(color=np.array(rgb) / 255, label=name) for name, rgb in (extra_legend or {}).items()]
     fig, top = _with_footer(ncols * panel_width_in, nrows * panel_h, entries, caption)
     axes = top.subplots(nrows, ncols, squeeze=False).ravel()
@@ -162,6 +166,7 @@ def fig7_ldv1_mask(
     *,
     caption: str,
     channel: tuple[int, np.ndarray] | None = None,
+    label_set: LabelSet = CITYSCAPES,
 ) -> Figure:
     """GALD Fig. 7: the image, the LDv1 mask (mean of M over channels, Eq. 1) and the prediction.
 
@@ -198,20 +203,30 @@ def fig7_ldv1_mask(
                 cbar_label="M",
             )
         )
-    panels.append(Panel("prediction", colorize(prediction)))
-    return layout(panels, caption=caption, ncols=2, legend_classes=classes_present(prediction))
+    panels.append(Panel("prediction", label_set.colorize(prediction)))
+    present = classes_present(prediction, label_set=label_set)
+    return layout(panels, caption=caption, ncols=2, legend_classes=present, label_set=label_set)
 
 
 def fig8_stage_predictions(
-    image: np.ndarray, gt: np.ndarray | None, stages: dict[str, np.ndarray], *, caption: str
+    image: np.ndarray,
+    gt: np.ndarray | None,
+    stages: dict[str, np.ndarray],
+    *,
+    caption: str,
+    label_set: LabelSet = CITYSCAPES,
 ) -> Figure:
     """GALD Fig. 8: the image, the predictions of one network at its stages (FCN, GA, GALD), and GT."""
-    panels = [Panel("image", image)] + [Panel(name, colorize(pred)) for name, pred in stages.items()]
+    panels = [Panel("image", image)] + [
+        Panel(name, label_set.colorize(pred)) for name, pred in stages.items()
+    ]
     maps = list(stages.values())
     if gt is not None:
-        panels.append(Panel("ground truth", colorize(gt)))
+        panels.append(Panel("ground truth", label_set.colorize(gt)))
         maps.append(gt)
-    return layout(panels, caption=caption, ncols=min(3, len(panels)), legend_classes=classes_present(*maps))
+    present = classes_present(*maps, label_set=label_set)
+    ncols = min(3, len(panels))
+    return layout(panels, caption=caption, ncols=ncols, legend_classes=present, label_set=label_set)
 
 
 def fig9_affinity(
@@ -269,6 +284,7 @@ def fig10_error_maps(
     *,
     caption: str,
     error_legend: dict[str, tuple[int, int, int]],
+    label_set: LabelSet = CITYSCAPES,
 ) -> Figure:
     """GALD Fig. 10: the image, the ground truth, and each model's error map (wrong pixels highlighted).
 
@@ -279,10 +295,15 @@ def fig10_error_maps(
         caption: convention text.
         error_legend: name → RGB of the error colours.
     """
-    panels = [Panel("image", image), Panel("ground truth", colorize(gt))]
+    panels = [Panel("image", image), Panel("ground truth", label_set.colorize(gt))]
     panels += [Panel(title, rgb) for title, rgb in errors.items()]
     return layout(
-        panels, caption=caption, ncols=2, legend_classes=classes_present(gt), extra_legend=error_legend
+        panels,
+        caption=caption,
+        ncols=2,
+        legend_classes=classes_present(gt, label_set=label_set),
+        extra_legend=error_legend,
+        label_set=label_set,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from gald_viz.data.labels import CLASS_NAMES
+from gald_viz.data.label_set import CITYSCAPES
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, PAPER_IMAGE_SIZE, PAPER_RADII_PX
 from gald_viz.metrics.reduce import TableV
 from gald_viz.published import table_v as published_table_v
@@ -20,8 +20,14 @@ from gald_viz.tables import EXPORT_INDEX, table_v_frame
 
 PUBLISHED = "published: GALD paper, Cityscapes val, ResNet-101"
 INDEX = ("source", "model", "threshold")
-COLUMNS = ["mean", *CLASS_NAMES]
-"""The class mean first (always in view), then the classes in Table V's order."""
+COLUMNS = ["mean", *CITYSCAPES.class_names]
+"""The class mean first (always in view), then the classes in Table V's order (Cityscapes'; another
+label set's tables have its own classes, :func:`columns`)."""
+
+
+def columns(class_names: Sequence[str]) -> list[str]:
+    """The columns of a table of these classes: ``mean``, then the classes."""
+    return ["mean", *class_names]
 
 
 def published_rows() -> pd.DataFrame:
@@ -38,37 +44,52 @@ def published_rows() -> pd.DataFrame:
     return frame.set_index(list(INDEX))
 
 
-def store_rows(table: pd.DataFrame, *, source: str, model: str) -> pd.DataFrame:
+def store_rows(
+    table: pd.DataFrame, *, source: str, model: str, class_names: Sequence[str] = CITYSCAPES.class_names
+) -> pd.DataFrame:
     """Rows of one stored run, from :func:`gald_viz.metrics.runs.table_v` (fractions) to %, radii labelled."""
     f = table[table["metric"] == "boundary_f"]
     frame = table_v_frame(
-        f[list(CLASS_NAMES)].to_numpy(float),
+        f[list(class_names)].to_numpy(float),
         f["mean"].to_numpy(float),
         list(f["threshold"]),
         [int(r) for r in f["radius_px"]],
+        class_names=class_names,
     )
-    return _labelled(frame, source, model)
+    return _labelled(frame, source, model, class_names)
 
 
 def live_rows(
-    table: TableV, thresholds: Sequence[float], radii: Sequence[int], *, source: str, model: str
+    table: TableV,
+    thresholds: Sequence[float],
+    radii: Sequence[int],
+    *,
+    source: str,
+    model: str,
+    class_names: Sequence[str] = CITYSCAPES.class_names,
 ) -> pd.DataFrame:
     """Rows of a live result: Table V's reduction of the current image(s) (fractions) to %."""
-    frame = table_v_frame(table.per_class_f, table.mean_f, list(thresholds), list(radii))
-    return _labelled(frame, source, model)
+    frame = table_v_frame(
+        table.per_class_f, table.mean_f, list(thresholds), list(radii), class_names=class_names
+    )
+    return _labelled(frame, source, model, class_names)
 
 
-def _labelled(frame: pd.DataFrame, source: str, model: str) -> pd.DataFrame:
+def _labelled(frame: pd.DataFrame, source: str, model: str, class_names: Sequence[str]) -> pd.DataFrame:
     out = frame.reset_index()
     out.insert(0, "model", model)
     out.insert(0, "source", source)
-    return out.set_index(list(INDEX))[COLUMNS]
+    return out.set_index(list(INDEX))[columns(class_names)]
 
 
-def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def combine(
+    frames: Sequence[pd.DataFrame], class_names: Sequence[str] = CITYSCAPES.class_names
+) -> pd.DataFrame:
     """Stack row blocks into one table (rows model × threshold, columns classes + mean)."""
     if not frames:
-        return pd.DataFrame(columns=COLUMNS, index=pd.MultiIndex.from_tuples([], names=list(INDEX)))
+        return pd.DataFrame(
+            columns=columns(class_names), index=pd.MultiIndex.from_tuples([], names=list(INDEX))
+        )
     return pd.concat(frames)
 
 
@@ -111,7 +132,7 @@ def select(
     >>> select(f, classes=[], sort_by="mean", ascending=False, tolerance=0).index[0][1]
     'GALD (LDv2)'
     """
-    cols = ["mean", *(c for c in CLASS_NAMES if c in classes)]
+    cols = ["mean", *(c for c in frame.columns if c != "mean" and c in classes)]
     out = frame[cols].assign(_position=tolerance_positions(frame))
     if tolerance is not None:
         out = out[out["_position"] == tolerance]

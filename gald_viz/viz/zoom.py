@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gald_viz.data.label_set import CITYSCAPES, LabelSet
 from gald_viz.viz.overlays import draw_crosshair, label_overlay
 
 #: Magnifications of the zoomed, clickable crop (screen pixels per native pixel).
@@ -78,6 +79,7 @@ def zoom_rgb(
     *,
     overlay: np.ndarray | None = None,
     opacity: float = 0.5,
+    label_set: LabelSet = CITYSCAPES,
 ) -> np.ndarray:
     """The window of ``image`` magnified by whole pixels (nearest), with an open crosshair on the point.
 
@@ -87,12 +89,13 @@ def zoom_rgb(
         native_xy: the point (drawn if inside the window).
         overlay: native H×W trainIds blended on the crop (prediction or GT), or None.
         opacity: overlay opacity.
+        label_set: the overlay's colours.
     """
     rows = slice(window.top, window.top + window.height)
     cols = slice(window.left, window.left + window.width)
     crop = image[rows, cols]
     if overlay is not None:
-        crop = label_overlay(crop, overlay[rows, cols], opacity)
+        crop = label_overlay(crop, overlay[rows, cols], opacity, label_set)
     f = window.factor
     big = np.repeat(np.repeat(crop, f, axis=0), f, axis=1)
     x, y = native_xy
