@@ -146,6 +146,7 @@ BENCHMARKS: tuple[str, ...] = (
     "evaluation_job",
     "bootstrap",
     "mechanisms",
+    "merge",
 )
 SCRIPTS: dict[str, Script] = {
     "synthcity_speed": Script("synthcity_speed", parse_synthcity_speed, ("--count", "3")),
