@@ -149,6 +149,7 @@ BENCHMARKS: tuple[str, ...] = (
     "bootstrap",
     "mechanisms",
     "gpu",
+    "merge",
 )
 SCRIPTS: dict[str, Script] = {
     "synthcity_speed": Script("synthcity_speed", parse_synthcity_speed, ("--count", "3")),

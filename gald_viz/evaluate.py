@@ -14,7 +14,10 @@ with values in [0, 1]. A class without GT and prediction pixels in the whole dat
 (cityscapesScripts' NaN); JSON has no NaN, so it is written as ``null`` and left out of the mean.
 
 ``python -m gald_viz.evaluate model --model NAME_OR_PATH --data SPEC`` runs a resumable evaluation job
-(:func:`gald_viz.jobs.run_job`) and prints its summary.
+(:func:`gald_viz.jobs.run_job`) and prints its summary. Under ``torchrun --nproc-per-node N`` (``model``
+and ``mechanisms``) the ranks split the images and rank 0 merges; ``--shard K/N`` runs one shard as its
+own job and ``python -m gald_viz.evaluate merge --db DB [SHARD ...]`` merges them
+(:mod:`gald_viz.sharding`).
 
 ``--labels FILE`` (every subcommand) gives another label set than Cityscapes' 19 classes: a JSON
 or CSV file (``docs/label_sets.md``); the classes, ignore id and id map then come from it.
@@ -75,45 +78,75 @@ def _folders(args: argparse.Namespace) -> int:
 def _model(args: argparse.Namespace) -> int:
     # Imported here so `folders` works without torch and the model zoo.
     from gald_viz import jobs
+    from gald_viz.sharding import Sharding
 
     db = args.db if args.db is not None else jobs.DEFAULT_DB
-    run_id = jobs.run_job(
-        model=args.model,
-        data=args.data,
-        limit=args.limit,
-        device=args.device,
-        db=db,
-        thresholds=_parse_thresholds(args.thresholds),
-        progress=True,
-        # Only a given set is passed: the default stays run_job's own (Cityscapes).
-        **({"label_set": resolve_labels(args.labels)} if args.labels else {}),
-    )
-    print(jobs.summary_text(run_id, db))
+    thresholds = _parse_thresholds(args.thresholds)
+    with Sharding.from_args(args.shard, args.device) as sharding:
+        run_id = jobs.run_job(
+            model=args.model,
+            data=args.data,
+            limit=args.limit,
+            device=sharding.device,
+            db=sharding.store_path(db),
+            thresholds=thresholds,
+            progress=sharding.progress,
+            shard=sharding.shard,
+            # Only a given set is passed: the default stays run_job's own (Cityscapes).
+            **({"label_set": resolve_labels(args.labels)} if args.labels else {}),
+        )
+        merged = sharding.finish(db, [run_id])
+    if merged:
+        print(jobs.summary_text(run_id, db))
+    elif not sharding.torchrun:
+        print(sharding.note(db))
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from gald_viz import jobs
+    from gald_viz.sharding import merge
+
+    db = args.db if args.db is not None else jobs.DEFAULT_DB
+    for run in merge(db, args.shards):
+        print(
+            f"merged run {run.run_id} from {run.shards} shards into {db}: {run.copied} images copied"
+            + (f", {run.kept} already there kept" if run.kept else "")
+        )
+        print(jobs.summary_text(run.run_id, db))
     return 0
 
 
 def _mechanisms(args: argparse.Namespace) -> int:
     # Imported here so `folders` works without torch and the model zoo.
     from gald_viz.mechanisms.cli import check_json_path, run_mechanisms
+    from gald_viz.sharding import Sharding
+    from gald_viz.store import DEFAULT_DB
 
     check_json_path(args.json)
-    report = run_mechanisms(
-        args.ga,
-        args.gald,
-        args.data,
-        json_out=args.json,
-        limit=args.limit,
-        bands=[float(b) for b in args.bands],
-        ratios=[float(r) for r in args.boundary_iou],
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        interventions=args.interventions,
-        device=args.device,
-        db=args.db,
-        thresholds=_parse_thresholds(args.thresholds),
-        progress=True,
-        label_set=resolve_labels(args.labels),
-    )
+    with Sharding.from_args(args.shard, args.device) as sharding:
+        report = run_mechanisms(
+            args.ga,
+            args.gald,
+            args.data,
+            json_out=args.json,
+            limit=args.limit,
+            bands=[float(b) for b in args.bands],
+            ratios=[float(r) for r in args.boundary_iou],
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            interventions=args.interventions,
+            device=sharding.device,
+            db=args.db,
+            thresholds=_parse_thresholds(args.thresholds),
+            progress=True,
+            sharding=sharding,
+            label_set=resolve_labels(args.labels),
+        )
+    if report is None:  # a shard that does not merge
+        if not sharding.torchrun:
+            print(sharding.note(args.db if args.db is not None else DEFAULT_DB))
+        return 0
     miou = report["differences"]["miou"]
     if miou["estimate"] is not None:
         lo, hi = miou["ci95"]
@@ -138,6 +171,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     default_ths = [str(t) for t in DEFAULT_THRESHOLDS]
     labels_help = "label set file (.json or .csv, docs/label_sets.md); default: the 19 Cityscapes classes"
+    shard_help = (
+        "evaluate only shard K of N (images K, K+N, ...) into DB.shard-K-of-N.sqlite beside --db; merge the"
+        " N shards with the merge command (under torchrun, ranks shard by themselves)"
+    )
 
     f = sub.add_parser("folders", help="score two folders of single-channel trainId PNGs with matching names")
     f.add_argument("--pred", required=True, help="folder of predicted trainId PNGs")
@@ -162,7 +199,18 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
     m.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
     m.add_argument("--labels", metavar="FILE", help=labels_help)
+    m.add_argument("--shard", metavar="K/N", help=shard_help)
     m.set_defaults(run=_model)
+
+    g = sub.add_parser("merge", help="merge the shard stores of --shard K/N jobs into the main store")
+    g.add_argument("--db", help="the main results database (default results/gald_viz.sqlite)")
+    g.add_argument(
+        "shards",
+        nargs="*",
+        metavar="SHARD",
+        help="shard stores (default: every DB.shard-K-of-N file beside --db)",
+    )
+    g.set_defaults(run=_merge)
 
     k = sub.add_parser("mechanisms", help="GA vs GALD mechanism statistics with bootstrap intervals (JSON)")
     k.add_argument(
@@ -202,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
     k.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
     k.add_argument("--labels", metavar="FILE", help=labels_help)
+    k.add_argument("--shard", metavar="K/N", help=shard_help)
     k.set_defaults(run=_mechanisms)
     return parser
 

@@ -34,7 +34,7 @@ from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.boundary import check_thresholds, radii_px
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, IOU_CONVENTION, TOLERANCE_RADII, convention_text
 from gald_viz.metrics.scoring import score_image, score_pair
-from gald_viz.store import DEFAULT_DB, ImageResult, ResultsStore, RunSpec, StoreError
+from gald_viz.store import DEFAULT_DB, ImageResult, ResultsStore, RunSpec, Shard, StoreError
 from gald_viz.tables import table_v_text
 
 __all__ = [
@@ -174,6 +174,7 @@ def run_job(
     pair_with: str | None = None,
     mechanisms: MechanismPlan | None = None,
     label_set: LabelSet = CITYSCAPES,
+    shard: Shard | None = None,
 ) -> str:
     """Evaluate a model on a data source, resuming a previous run of the same command.
 
@@ -198,6 +199,9 @@ def run_job(
             Cityscapes): how label files are decoded, the run's class names, and what the model must
             predict (another number of classes or other recorded class names are refused). A set other
             than Cityscapes is part of the run identity.
+        shard: evaluate only this shard's images (positions K, K + N, …) into ``db``, which is then the
+            shard's own store (:meth:`~gald_viz.store.Shard.path` of the main store); the run id is the
+            whole run's, and :mod:`gald_viz.sharding` merges the N shards into the main store.
 
     Returns:
         The run id (stable for the same checkpoint, data, limit, thresholds and image size).
@@ -223,15 +227,21 @@ def run_job(
         if mechanisms is not None:
             mechanisms.check_model(net)
         spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths, mechanisms, label_set)
-        with store.run_lock(spec.run_id):
+        positions = range(len(source)) if shard is None else shard.positions(len(source))
+        names = [source.names[i] for i in positions] if shard is not None else ()
+        with store.run_lock(spec.run_id, shard, names):
             store.start_run(spec, device=str(dev))
+            if shard is not None:
+                store.record_shard(spec.run_id, shard, pair_with)
             try:
                 pairs = _pairs(store, spec.run_id, pair_with)
                 done = store.done_images(spec.run_id)
                 plans = _pair_plans(store, pairs, mechanisms)
+                desc = spec.run_id + (f" shard {shard}" if shard is not None else "")
                 _evaluate(
-                    store, spec.run_id, net, source, first, done, pairs, ths, dev, progress, mechanisms, plans
-                )
+                    store, spec.run_id, net, source, first, done, pairs, ths, dev, progress, mechanisms,
+                    plans, positions=positions, desc=desc,
+                )  # fmt: skip
                 _catch_up_fourway(store, spec.run_id, pairs, source, net.num_classes, plans)
             except BaseException as exc:
                 with contextlib.suppress(StoreError):
@@ -292,13 +302,14 @@ def _run_spec(
 
 
 def _evaluate(
-    store, run_id, net, source, first, done, pairs, thresholds, device, progress, plan=None, plans=None
-) -> None:
-    """Predict, score and store every image not yet done, each in its own transaction."""
+    store, run_id, net, source, first, done, pairs, thresholds, device, progress, plan=None, plans=None,
+    *, positions: Sequence[int], desc: str,
+) -> None:  # fmt: skip
+    """Predict, score and store every image at ``positions`` not yet done, each in its own transaction."""
     num_classes = int(net.num_classes)
-    total = len(source)
-    todo = [i for i, image in enumerate(source.names) if image not in done]
-    report, bar = _progress_reporter(progress, total, total - len(todo), desc=run_id)
+    total = len(positions)
+    todo = [i for i in positions if source.names[i] not in done]
+    report, bar = _progress_reporter(progress, total, total - len(todo), desc=desc)
     try:
         report(None)
         for i in todo:

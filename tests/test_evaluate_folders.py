@@ -175,8 +175,9 @@ def test_model_subcommand_calls_jobs(monkeypatch, capsys):
         "db": Path("results/gald_viz.sqlite"),
         "thresholds": DEFAULT_THRESHOLDS,
         "progress": True,
+        "shard": None,
     }
     assert "summary of run-1" in out.out
     argv = ["model", "--model", "m", "--data", "d", "--db", "x.sqlite", "--thresholds", "3", "0.01"]
     assert _run(argv, capsys)[0] == 0
-    assert calls["db"] == "x.sqlite" and calls["thresholds"] == (3, 0.01)
+    assert calls["db"] == Path("x.sqlite") and calls["thresholds"] == (3, 0.01)

@@ -248,11 +248,23 @@ def write_png(path: str | os.PathLike, array: np.ndarray, *, atomic: bool = Fals
         OSError: the file cannot be written (the temporary file is removed).
     """
     data = encode_png(array)
+    if atomic:
+        write_bytes_atomic(path, data)
+        return
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    if not atomic:
-        final.write_bytes(data)
-        return
+    final.write_bytes(data)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync, then rename it to ``path``, creating the
+    folder: a reader sees the old file or the whole new one, never half a file.
+
+    Raises:
+        OSError: the file cannot be written (the temporary file is removed).
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
     temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as handle:

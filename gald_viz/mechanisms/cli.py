@@ -17,6 +17,7 @@ from pathlib import Path
 from gald_viz.mechanisms.bands import DEFAULT_EDGES
 from gald_viz.mechanisms.plan import MechanismPlan
 from gald_viz.metrics.boundary_iou import DEFAULT_RATIO
+from gald_viz.sharding import Sharding
 
 __all__ = ["check_json_path", "run_mechanisms", "split_interventions"]
 
@@ -82,11 +83,13 @@ def run_mechanisms(
     thresholds: Sequence[float] | None = None,
     progress: bool = True,
     label_set=None,
-) -> dict:
+    sharding: Sharding | None = None,
+) -> dict | None:
     """Run (or resume) both jobs, write the report JSON to ``json_out`` and return it.
 
     ``label_set`` (a :class:`~gald_viz.data.label_set.LabelSet`; None: Cityscapes) is the classes of the
-    data and both models.
+    data and both models. With ``sharding`` (:class:`gald_viz.sharding.Sharding`), this process runs its
+    shard of both jobs; the process that merges (torchrun rank 0) writes the report, the others return None.
     """
     from gald_viz import jobs
     from gald_viz.checkpoints import load_model
@@ -102,7 +105,8 @@ def run_mechanisms(
     ko_ga, ko_gald = split_interventions(interventions)
     plan_ga = MechanismPlan(tuple(bands), tuple(ratios), ko_ga)
     plan_gald = MechanismPlan(tuple(bands), tuple(ratios), ko_gald)
-    dev = str(resolve_device(device))
+    sharding = sharding if sharding is not None else Sharding(device=device)
+    dev = str(resolve_device(sharding.device))
     label_set = CITYSCAPES if label_set is None else label_set
     nets = {
         flag: load_model(name, device=dev, label_set=label_set)
@@ -115,13 +119,16 @@ def run_mechanisms(
         except ValueError as exc:
             raise ValueError(f"--interventions for the {flag} model: {exc}") from exc
     ths = DEFAULT_THRESHOLDS if thresholds is None else tuple(thresholds)
-    with ResultsStore(db if db is not None else jobs.DEFAULT_DB) as store:
+    db = db if db is not None else jobs.DEFAULT_DB
+    with ResultsStore(sharding.store_path(db)) as store:
         common = {"data": data, "limit": limit, "device": dev, "db": store, "thresholds": ths}
         common["label_set"] = label_set
-        run_ga = jobs.run_job(nets["--ga"], mechanisms=plan_ga, progress=progress, **common)
-        run_gald = jobs.run_job(
-            nets["--gald"], mechanisms=plan_gald, progress=progress, pair_with=run_ga, **common
-        )
+        common |= {"progress": progress and sharding.progress, "shard": sharding.shard}
+        run_ga = jobs.run_job(nets["--ga"], mechanisms=plan_ga, **common)
+        run_gald = jobs.run_job(nets["--gald"], mechanisms=plan_gald, pair_with=run_ga, **common)
+    if not sharding.finish(db, [run_ga, run_gald]):
+        return None
+    with ResultsStore(db) as store:
         report = mechanism_report(store, run_ga, run_gald, bootstrap=bootstrap, seed=seed)
     report["runs"] = {"ga": run_ga, "gald": run_gald}
     out.parent.mkdir(parents=True, exist_ok=True)

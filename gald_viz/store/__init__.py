@@ -8,7 +8,8 @@ arrays and does no metric arithmetic: reductions are :mod:`gald_viz.metrics.redu
 Modules: :mod:`~gald_viz.store.schema` (tables and version), :mod:`~gald_viz.store.connection`
 (opening, transactions), :mod:`~gald_viz.store.writes` and :mod:`~gald_viz.store.reads`,
 :mod:`~gald_viz.store.files` (atomic PNGs, job lock), :mod:`~gald_viz.store.arrays` (array ⇄ BLOB),
-:mod:`~gald_viz.store.spec` (run identity, stored image), :mod:`~gald_viz.store.errors`.
+:mod:`~gald_viz.store.spec` (run identity, stored image), :mod:`~gald_viz.store.errors`,
+:mod:`~gald_viz.store.shards` (a run split over shard stores) and :mod:`~gald_viz.store.merge`.
 
 Every database problem a user can cause (a locked, read-only, corrupt or foreign file) raises
 :class:`StoreError`, a ``ValueError`` naming the file, so the app can catch it and carry on.
@@ -17,8 +18,10 @@ Every database problem a user can cause (a locked, read-only, corrupt or foreign
 from gald_viz.store.connection import DEFAULT_DB
 from gald_viz.store.errors import StoreError
 from gald_viz.store.files import prediction_filename
+from gald_viz.store.merge import Merge, MergedRun
 from gald_viz.store.reads import Reads
 from gald_viz.store.schema import SCHEMA_VERSION
+from gald_viz.store.shards import Shard, shard_files
 from gald_viz.store.spec import ImageResult, RunSpec
 from gald_viz.store.writes import Writes
 
@@ -26,14 +29,17 @@ __all__ = [
     "DEFAULT_DB",
     "SCHEMA_VERSION",
     "ImageResult",
+    "MergedRun",
     "ResultsStore",
     "RunSpec",
+    "Shard",
     "StoreError",
     "prediction_filename",
+    "shard_files",
 ]
 
 
-class ResultsStore(Reads, Writes):
+class ResultsStore(Reads, Writes, Merge):
     """The results database and its predictions folder.
 
     Args:

@@ -29,7 +29,8 @@ class StoreError(ValueError):
     Attributes:
         path: the file concerned.
         reason: a short tag the app can branch on: ``locked``, ``read-only``, ``corrupt``,
-            ``cannot-open``, ``io``, ``disk-full``, ``schema``, ``missing``, ``busy``, ``unknown-run``.
+            ``cannot-open``, ``io``, ``disk-full``, ``schema``, ``missing``, ``busy``, ``unknown-run``,
+            ``shards`` (shard stores that cannot be merged, :mod:`gald_viz.store.merge`).
     """
 
     def __init__(

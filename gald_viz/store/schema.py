@@ -9,6 +9,8 @@
   row (name, dtype, shape, raw bytes); a new statistic is a new name, not a new column.
 - ``pair_arrays``: the same for statistics of two runs on one image (``fourway`` for a GA-only run and
   a GALD run).
+- ``shard_runs`` (only in shard stores, :mod:`gald_viz.store.shards`): the shard K of N the file holds
+  and each run's ``pair_with``; created by the first shard job, never in a main store.
 
 The store keeps numbers as they were computed; every reduction (Table V, mIoU, per-image means) is
 done in numpy by :mod:`gald_viz.metrics.reduce`.

@@ -6,13 +6,14 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
 from gald_viz.store import files
 from gald_viz.store.arrays import encode
 from gald_viz.store.connection import Connection
+from gald_viz.store.shards import Shard
 from gald_viz.store.spec import ImageResult, RunSpec
 
 
@@ -77,9 +78,11 @@ class Writes(Connection):
                 (status, error, _now(), run_id),
             )
 
-    def run_lock(self, run_id: str) -> contextlib.AbstractContextManager[None]:
-        """Hold the run's job lock (see :func:`gald_viz.store.files.job_lock`)."""
-        return files.job_lock(self.root, run_id)
+    def run_lock(
+        self, run_id: str, shard: Shard | None = None, images: Collection[str] = ()
+    ) -> contextlib.AbstractContextManager[None]:
+        """Hold the run's job lock, or a shard's (see :func:`gald_viz.store.files.job_lock`)."""
+        return files.job_lock(self.root, run_id, shard, images)
 
     def save_prediction(self, run_id: str, image: str, label_map: np.ndarray) -> str:
         """Write a predicted trainId map as PNG atomically; call it before :meth:`add_image` commits.
