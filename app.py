@@ -8,7 +8,7 @@ navigation over the pages of :data:`gald_viz.views.pages.PAGES` (each page holds
 import streamlit as st
 
 from gald_viz.ui.page import routed_sidebar
-from gald_viz.ui.state import init_session
+from gald_viz.ui.state import follow_link, init_session
 from gald_viz.views.pages import HOME, PAGES
 
 st.set_page_config(page_title="gald-viz", page_icon=":material/search:", layout="wide")
@@ -19,6 +19,8 @@ pages = {
 }
 first_run = init_session()
 current = st.navigation(list(pages.values()))
+# Arriving from another page by an in-app link: its URL chooses the view, before the sidebar is drawn.
+follow_link(next(i for i, p in pages.items() if p is current))
 wanted = st.query_params.get("page")
 if first_run and wanted in pages and pages[wanted].title != current.title:
     # A shared link names its page in the query string; open that page once, then follow the user.

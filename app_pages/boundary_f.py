@@ -6,28 +6,16 @@ from gald_viz.store import DEFAULT_DB
 from gald_viz.ui import cache
 from gald_viz.ui.page import page_setup
 from gald_viz.ui.per_image import per_image_ui
-from gald_viz.ui.state import select_view
 from gald_viz.ui.widgets import export_buttons, threshold_ui
 from gald_viz.views import boundary_f as view
 from gald_viz.views.boundary_images import paired_images
 
-GO_COMPARE = "bf.go_compare"
 JOB_DONE = "bf.job_done"
 
-if st.session_state.pop(GO_COMPARE, False):
-    # Set by the "Open on Compare" callback, which already chose the image and models.
-    st.switch_page("app_pages/ga_vs_gald.py")
 settings = page_setup("boundary")
 sample, ga, gald, label_set = settings.sample, settings.ga, settings.gald, settings.label_set
 class_names = list(label_set.class_names)
 h, w = sample.image.shape[:2]
-
-
-def _open_on_compare(**chosen) -> None:
-    # A callback runs before the sidebar is drawn, so it may still change the sidebar's choices.
-    select_view(**chosen)
-    st.session_state[GO_COMPARE] = True
-
 
 st.title("Boundary F-scores")
 st.caption(view.caption(label_set))
@@ -93,7 +81,7 @@ if chosen and stored.store is not None:
         "Runs (two)", chosen, default=chosen[:2], max_selections=2, format_func=stored.label, key="bf.pair"
     )
     rows = paired_images(stored.store, pair, px, ga.name, gald.name)
-    per_image_ui(rows, _open_on_compare)
+    per_image_ui(rows, settings)
 else:
     st.caption("Choose stored runs to list their images.")
 

@@ -7,23 +7,18 @@ import streamlit as st
 from gald_viz.metrics.conventions import threshold_index
 from gald_viz.store import DEFAULT_DB
 from gald_viz.ui import cache, compute
-from gald_viz.ui.page import is_routed, page_setup
-from gald_viz.ui.state import select_view
-from gald_viz.ui.widgets import export_ui, threshold_ui
+from gald_viz.ui.page import page_setup
+from gald_viz.ui.widgets import export_ui, threshold_ui, view_link
 from gald_viz.views import mechanisms as view
 from gald_viz.views.boundary_f import stored_runs
 from gald_viz.viz.mechanism_figures import NOT_ESTABLISHED
 
-# Session keys (not widgets): the page a ranked image's button opens (set by its callback, followed on
-# the next run), and the clicked band or class (a gald_viz.views.mechanisms.Selection) of any figure.
-GO = "mech.go"
+# Session keys (not widgets): the clicked band or class (a gald_viz.views.mechanisms.Selection) of any figure.
 SELECTED = "mech.selected"
 SELECTED_FROM = "mech.selected_from"
-TARGETS = {"Compare": "app_pages/ga_vs_gald.py", "Inspector": "app_pages/local_distribution.py"}
+TARGETS = {"Compare": "compare", "Inspector": "local"}
 PLOTLY_CONFIG = {"displaylogo": False}
 
-if target := st.session_state.pop(GO, None):
-    st.switch_page(target)
 settings = page_setup("mechanisms")
 
 
@@ -31,12 +26,6 @@ def _select(key: str, kind: str, labels: list[str]) -> None:
     points = st.session_state[key]["selection"]["points"]
     st.session_state[SELECTED] = view.selection_from_points(points, kind, labels)
     st.session_state[SELECTED_FROM] = key
-
-
-def _open(target: str, **chosen) -> None:
-    # A callback runs before the sidebar is drawn, so it may still change the sidebar's choices.
-    select_view(**chosen)
-    st.session_state[GO] = target
 
 
 def _pp(frame):
@@ -76,16 +65,12 @@ def _ranked(v: view.MechanismsView) -> None:
         st.info(ranked.empty)
         return
     st.markdown(f"**{ranked.title}** (GALD minus GA, percentage points)")
-    for i, row in ranked.frame.iterrows():
+    for _, row in ranked.frame.iterrows():
         name_col, gain_col, *link_cols = st.columns([4, 1, 1, 1])
         name_col.markdown(f"`{row['image']}`")
         gain_col.markdown(f"{row['gain (pp)']:+.2f} pp")
-        for col, (label, path) in zip(link_cols, TARGETS.items(), strict=True):
-            if is_routed():
-                kwargs = ranked.open_view(row["image"])
-                col.button(label, key=f"mech.open.{label}.{i}", on_click=_open, args=(path,), kwargs=kwargs)
-            else:
-                col.markdown(f"[{label}]({row[label.lower()]})")
+        for col, (label, page) in zip(link_cols, TARGETS.items(), strict=True):
+            view_link(col, page, label, settings, **ranked.open_view(row["image"]))
 
 
 st.title("Mechanisms")

@@ -7,6 +7,7 @@ st.cache_data), so only the first test pays for the forward passes.
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import cv2
 import numpy as np
@@ -154,6 +155,44 @@ def test_url_reopens_the_view():
     assert at.session_state["gv.threshold"] == 5
 
 
+def test_an_in_app_link_opens_its_view_and_the_sidebar_links_keep_it():
+    """Under the router, what a click on an ``st.page_link`` with query parameters sends: page and query."""
+    at = run("app.py")
+    assert_clean(at)
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000000"
+    link = {
+        "page": "compare",
+        "data": "synthcity:val:count=20",
+        "image": "synthcity_000000_000003",
+        "ga": "synthcity/aspp",
+        "gald": "synthcity/aspp_ldv1",
+        "threshold": "9",
+    }
+    at.query_params = dict(link)
+    at.switch_page("app_pages/ga_vs_gald.py").run()
+    assert_clean(at)
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000003"
+    assert at.selectbox(key="sb.gald_model").value == "synthcity/aspp_ldv1"
+    assert at.session_state["gv.threshold"] == 9
+    assert "could not be restored" not in _warnings(at)
+    assert at.query_params == link  # the page shows what its URL says: the URL is not rewritten
+
+    # The sidebar's page links navigate with an empty query: the view stays, the URL follows it.
+    at.query_params = {}
+    at.switch_page("app_pages/local_distribution.py").run()
+    assert_clean(at)
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000003"
+    assert at.query_params["page"] == "local" and at.query_params["image"] == "synthcity_000000_000003"
+    # A query naming another page than the one opened, or a rerun of the same page, does not move the view.
+    at.query_params = {**link, "image": "synthcity_000000_000005"}
+    at.switch_page("app_pages/home.py").run()
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000003"
+    at.query_params = {**link, "page": "home", "image": "synthcity_000000_000005"}
+    at.run()
+    assert at.selectbox(key="sb.image").value == "synthcity_000000_000003"
+    assert at.query_params["image"] == "synthcity_000000_000003"
+
+
 def test_missing_folder_and_cuda_choice_keep_the_app_usable(tmp_path):
     at = run("app_pages/home.py")
     at.selectbox(key="sb.source").set_value("Cityscapes folder").run()
@@ -181,6 +220,18 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
     assert any(c.value.startswith("Run ") and "256×512" in c.value for c in at.caption)
     per_image = frame(at, "open")
     assert len(per_image) == 2 and per_image["open"].str.startswith("compare?image=").all()
+    # Run on its own the page has no navigation: "Open on Compare" is the picked image's whole permalink.
+    picked = at.selectbox(key="bf.open_image").value
+    go = next(m.value for m in at.markdown if m.value.startswith("[Open on Compare](compare?"))
+    query = dict(parse_qsl(go[go.index("?") + 1 : -1]))
+    assert query == {
+        "page": "compare",
+        "data": "synthcity:val:count=20",
+        "image": picked,
+        "ga": "synthcity/aspp",
+        "gald": "synthcity/aspp_ldv2",
+        "threshold": "3",
+    }
     # Both runs side by side, headed by the radius (3 px at 256×512 is 1 px), with the difference.
     delta = "Δ F (GALD − GA) @ 1 px"
     assert {"GA F @ 1 px", "GALD F @ 1 px", delta} <= set(per_image.columns)

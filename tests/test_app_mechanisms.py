@@ -6,6 +6,7 @@ tests/test_views_mechanisms.py, until the report module is merged into this bran
 """
 
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -110,7 +111,20 @@ def test_page_with_data_shows_figures_tables_and_ranked_images(pair_db, hand_mad
     )
     assert markdown.index("`c`") < markdown.index("`a`") < markdown.index("`b`")
     assert "+3.00 pp" in markdown
-    assert any(m.startswith("[Compare](compare?image=c&") for m in markdown)
+    # A page run on its own has no navigation: its links are the target views' whole permalinks.
+    links: dict[str, str] = {}  # label → the first (top-ranked) row's link
+    for m in markdown:
+        if m.startswith("["):
+            links.setdefault(m[1 : m.index("]")], m[m.index("(") + 1 : -1])
+    view = {
+        "data": "synthcity:val:count=20",
+        "image": "c",
+        "ga": "synthcity/aspp",
+        "gald": "synthcity/aspp_ldv2",
+    }
+    for label, page in (("Compare", "compare"), ("Inspector", "local")):
+        path, query = links[label].split("?")
+        assert path == page and dict(parse_qsl(query)) == {"page": page, **view, "threshold": "3"}
     at.segmented_control(key="mech.order").set_value("loss").run()
     markdown = texts(at.markdown)
     assert markdown.index("`b`") < markdown.index("`a`") < markdown.index("`c`")

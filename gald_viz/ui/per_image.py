@@ -1,14 +1,13 @@
 """The Boundary F page's per-image table: two runs side by side, sortable, each image a link to Compare."""
 
-from collections.abc import Callable
-
 import streamlit as st
 
-from gald_viz.ui.page import is_routed
+from gald_viz.ui.sidebar import Settings
+from gald_viz.ui.widgets import view_link
 from gald_viz.views.boundary_images import PairedImages
 
 
-def per_image_ui(rows: PairedImages, on_open: Callable[..., None]) -> None:
+def per_image_ui(rows: PairedImages, settings: Settings) -> None:
     """Draw :class:`PairedImages` (warning, sort controls, table, caption, summary, "Open on Compare")."""
     if rows.warning:
         st.warning(rows.warning)
@@ -24,7 +23,6 @@ def per_image_ui(rows: PairedImages, on_open: Callable[..., None]) -> None:
     st.caption(rows.caption)
     if rows.summary:
         st.markdown(rows.summary)
-    if is_routed():
-        pick_col, go_col = st.columns([3, 1])
-        picked = pick_col.selectbox("Open here", list(frame["image"]), key="bf.open_image")
-        go_col.button("Open on Compare", key="bf.open", on_click=on_open, kwargs=rows.open_view(picked))
+    pick_col, go_col = st.columns([3, 1], vertical_alignment="bottom")
+    picked = pick_col.selectbox("Open here", list(frame["image"]), key="bf.open_image")
+    view_link(go_col, "compare", "Open on Compare", settings, **rows.open_view(picked))

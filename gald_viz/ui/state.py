@@ -6,7 +6,8 @@ looking at lives in ``st.query_params`` (:data:`URL_PARAMS`): the page, the data
 (``data=synthcity:val:count=20``, ``cityscapes:val:ROOT``, ``folders:IMAGES,LABELS``, ``upload``), the
 image, both models, the clicked pixel, the boundary tolerance, the label set file (``labels=``, only
 when it is not Cityscapes) and, on Local distribution, the inspected model and the feature view. A
-copied URL reopens that view.
+copied URL reopens that view (:func:`init_session`, on the session's first run), and so does a link
+inside the app that jumps to another page (:func:`follow_link`, on arrival).
 
 URL values are untrusted: each is checked (type, range, paths confined to the app's roots by
 :mod:`gald_viz.roots`), and whatever a link asks for that cannot be honoured is listed by
@@ -42,6 +43,7 @@ THRESHOLD = "gv.threshold"
 _READY = "gv.ready"
 _PROBLEMS = "gv.link_problems"
 _WANTED = "gv.link_wanted"
+_LAST_PAGE = "gv.last_page"
 
 INSPECT = {"gald": "GALD model", "ga": "GA model"}
 """``inspect=`` values → the Local distribution page's "Inspect" choice (widget ``ld.which``)."""
@@ -92,13 +94,32 @@ def init_session() -> bool:
         st.session_state.setdefault(key, value)
     if st.session_state.get(_READY):
         return False
-    link = read_link(st.query_params.to_dict())
+    _follow(st.query_params.to_dict())
+    st.session_state[_READY] = True
+    return True
+
+
+def _follow(params: dict[str, str]) -> None:
+    """Let a URL choose the view: its checked values into the session, the rest for the page to say."""
+    link = read_link(params)
     for key, value in link.session.items():
         st.session_state[key] = value
     st.session_state[_PROBLEMS] = link.problems
     st.session_state[_WANTED] = link.wanted
-    st.session_state[_READY] = True
-    return True
+
+
+def follow_link(page: str) -> None:
+    """On arriving at ``page`` from another page of the session, let a URL that names it choose the view.
+
+    A link inside the app (:func:`gald_viz.ui.widgets.view_link`, an ``st.page_link``) navigates with the
+    target view's whole query string, so the browser takes the new path and query in one history step,
+    and the page reads its view from them here, checked like any URL. The sidebar's page links navigate
+    with an empty query and keep the session's view. Call it from the router, before the sidebar is drawn.
+    """
+    last = st.session_state.get(_LAST_PAGE)
+    st.session_state[_LAST_PAGE] = page
+    if last is not None and last != page and st.query_params.get("page") == page:
+        _follow(st.query_params.to_dict())
 
 
 @dataclass
@@ -267,26 +288,41 @@ def link_problems(
     return problems
 
 
-def select_view(
-    *, image: str | None = None, ga: str | None = None, gald: str | None = None, threshold: int | None = None
-) -> None:
-    """Point the session at an image, models and threshold (from a URL or a link inside the app).
+def view_params(
+    page: str,
+    *,
+    data: str,
+    image: str,
+    ga: str,
+    gald: str,
+    labels: str = "",
+    threshold: int | None = None,
+) -> dict[str, str]:
+    """The query parameters of a view: what the URL says while ``page`` shows it, a permalink.
 
-    Must run before the sidebar's widgets are drawn (at the start of a run or in a callback). A model is a
-    bundled name or a checkpoint path; paths go to the picker's path field.
+    Args:
+        page: the page id; data, image, ga, gald: the view (data as its ``data=`` text, models as
+            bundled name or path); labels: the label set file ("" for Cityscapes).
+        threshold: the tolerance in px (default: the session's). The clicked pixel and, on Local
+            distribution, the inspected model and feature view are the session's.
     """
-    if image:
-        st.session_state["sb.image"] = image
-    for role, name in (("ga", ga), ("gald", gald)):
-        if not name:
-            continue
-        if name in list_bundled():
-            st.session_state[f"sb.{role}_model"] = name
-        else:
-            st.session_state[f"sb.{role}_model"] = OTHER_CHECKPOINT
-            st.session_state[f"sb.{role}_path"] = name
-    if threshold is not None:
-        st.session_state[THRESHOLD] = threshold
+    params = {"page": page, "data": data, "image": image, "ga": ga, "gald": gald}
+    if labels:
+        params["labels"] = labels
+    if threshold is None:
+        threshold = st.session_state.get(THRESHOLD, THRESHOLDS_PX[0])
+    params["threshold"] = str(threshold)
+    pixel = st.session_state.get(PIXEL)
+    if pixel is not None:
+        params["x"], params["y"] = str(pixel[0]), str(pixel[1])
+    if page == "local":
+        which = st.session_state.get(INSPECT_KEY)
+        inspect = next((k for k, v in INSPECT.items() if v == which), None)
+        if inspect:
+            params["inspect"] = inspect
+        if st.session_state.get(FEATURE_KEY) in FEATURE_VIEWS:
+            params["features"] = st.session_state[FEATURE_KEY]
+    return params
 
 
 def write_query_params(page: str, *, data: str, image: str, ga: str, gald: str, labels: str = "") -> None:
@@ -295,19 +331,6 @@ def write_query_params(page: str, *, data: str, image: str, ga: str, gald: str, 
     Args:
         page: the page id; data, image, ga, gald, labels: what the sidebar resolved (the view shown).
     """
-    wanted = {"page": page, "data": data, "image": image, "ga": ga, "gald": gald}
-    if labels:
-        wanted["labels"] = labels
-    wanted["threshold"] = str(st.session_state.get(THRESHOLD, THRESHOLDS_PX[0]))
-    pixel = st.session_state.get(PIXEL)
-    if pixel is not None:
-        wanted["x"], wanted["y"] = str(pixel[0]), str(pixel[1])
-    if page == "local":
-        which = st.session_state.get(INSPECT_KEY)
-        inspect = next((k for k, v in INSPECT.items() if v == which), None)
-        if inspect:
-            wanted["inspect"] = inspect
-        if st.session_state.get(FEATURE_KEY) in FEATURE_VIEWS:
-            wanted["features"] = st.session_state[FEATURE_KEY]
+    wanted = view_params(page, data=data, image=image, ga=ga, gald=gald, labels=labels)
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

@@ -1,6 +1,7 @@
 """Small Streamlit pieces the pages share: figure exports, the threshold picker, links, model summaries."""
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -10,7 +11,9 @@ from gald_viz.hooks import available_taps
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, threshold_index, threshold_label
 from gald_viz.ui.cache import LoadedModel
 from gald_viz.ui.page import is_routed
-from gald_viz.ui.state import THRESHOLD, THRESHOLDS_PX
+from gald_viz.ui.sidebar import Settings
+from gald_viz.ui.state import THRESHOLD, THRESHOLDS_PX, view_params
+from gald_viz.views.pages import PAGES
 from gald_viz.views.parts import Export
 from gald_viz.viz.paper_figures import figure_bytes
 
@@ -67,6 +70,47 @@ def page_link(path: str, label: str, icon: str = "") -> None:
         st.page_link(path, label=label, icon=icon or None)
     else:
         st.markdown(f"**{label}**")
+
+
+def view_link(
+    where,
+    page: str,
+    label: str,
+    settings: Settings,
+    *,
+    image: str,
+    ga: str | None = None,
+    gald: str | None = None,
+    threshold: int | None = None,
+) -> None:
+    """A link that opens ``page`` (a page id) on ``image`` of the data shown, with these models and tolerance.
+
+    An ``st.page_link`` carrying the target view's permalink (:func:`gald_viz.ui.state.view_params`),
+    which the target page reads on arrival (:func:`gald_viz.ui.state.follow_link`): the browser takes the
+    new path and query in one history step, and the link also opens in a new tab. Not a button whose
+    callback sets the view and calls ``st.switch_page``: ``switch_page`` rewrites the query while the
+    browser is still on the old path (the frontend applies a query change to the current path at once,
+    the path only when the next run's navigation message is rendered), so the URL passed through the old
+    path with an empty query, then the old path with the new view's query, each a history entry.
+
+    Args:
+        where: the container to draw in (``st`` or a column).
+        page: the target page's id; models default to the sidebar's, the tolerance to the session's.
+    """
+    params = view_params(
+        page,
+        data=settings.link_data,
+        image=image,
+        ga=ga or settings.ga.name,
+        gald=gald or settings.gald.name,
+        labels=settings.link_labels,
+        threshold=threshold,
+    )
+    if is_routed():
+        target = next(p for p in PAGES if p.id == page)
+        where.page_link(target.path, label=label, icon=target.icon, query_params=params)
+    else:  # a page run on its own has no navigation: a plain link with the same query
+        where.markdown(f"[{label}]({page}?{urlencode(params)})")
 
 
 def model_summary(loaded: LoadedModel) -> dict[str, object]:

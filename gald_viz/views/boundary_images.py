@@ -87,7 +87,7 @@ class PairedImages:
         return self.frame.sort_values(column, ascending=not descending, na_position="last", kind="stable")
 
     def open_view(self, image: str) -> dict[str, object]:
-        """The view the "Open on Compare" button selects."""
+        """The view the "Open on Compare" link opens (:func:`gald_viz.ui.widgets.view_link`)."""
         return {"image": image, **self.pair, "threshold": self.threshold_px}
 
 

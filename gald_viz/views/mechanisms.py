@@ -17,7 +17,6 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -116,7 +115,7 @@ def selection_from_points(points: Sequence[Mapping], kind: str, labels: Sequence
 
 @dataclass
 class Ranked:
-    """Images ranked by GALD's gain or loss in a selection, with Compare and inspector links."""
+    """Images ranked by GALD's gain or loss in a selection; ``open_view`` is the view of their links."""
 
     title: str
     frame: pd.DataFrame
@@ -124,7 +123,7 @@ class Ranked:
     empty: str | None = None
 
     def open_view(self, image: str) -> dict[str, str]:
-        """What :func:`gald_viz.ui.state.select_view` gets for "open on Compare/the inspector"."""
+        """The view the "Compare" and "Inspector" links open (:func:`gald_viz.ui.widgets.view_link`)."""
         return {"image": image, **self.models}
 
 
@@ -187,8 +186,6 @@ class MechanismsView:
             return Ranked(title, pd.DataFrame(), models, f"No stored image has data in {where}.")
         frame = pd.DataFrame(rows, columns=["image", "gain"])
         frame["gain (pp)"] = 100 * frame.pop("gain")
-        frame["compare"] = ["compare?" + urlencode({"image": n, **models}) for n in frame["image"]]
-        frame["inspector"] = ["local?" + urlencode({"image": n, **models}) for n in frame["image"]]
         return Ranked(title, frame, models)
 
 
