@@ -128,3 +128,23 @@ def test_sweep_stores_what_evaluate_model_stores_per_model_and_resumes(tmp_path,
     again = run_sweep(models, DATA, limit=4, device="cpu", db=db, progress=False)
     assert again[:2] == first
     assert dump(db) == want
+
+
+def test_a_sweeps_runs_appear_on_the_boundary_f_and_mechanisms_pages(tmp_path, checkpoints):
+    from gald_viz.store import ResultsStore
+    from gald_viz.views import boundary_f as bf
+    from gald_viz.views import mechanisms as mv
+
+    db = tmp_path / "r.sqlite"
+    ga, gald = run_sweep(
+        [str(checkpoints["aspp"]), str(checkpoints["aspp_ldv2"])], DATA, limit=2, device="cpu", db=db,
+        progress=False,
+    )  # fmt: skip
+    with ResultsStore(db, read_only=True) as store:
+        stored = bf.stored_runs(str(db), lambda _: store)
+        assert set(stored.run_ids) == {ga, gald} and "2/2 images" in stored.label(gald)
+        table = bf.table(stored.store, [ga, gald], {}, bf.live_source("img", 64, 128), (64, 128))
+        sources = set(table.full.index.get_level_values("source"))
+        assert {f"store run {ga[:8]}", f"store run {gald[:8]}"} <= sources and table.warnings == []
+        choices = mv.run_choices(stored.runs)
+        assert choices.ga == [ga] and choices.gald(ga) == [gald]
