@@ -3,9 +3,10 @@
 Both loops of :func:`gald_viz.jobs.run_job` (``workers=0``: one image after another; ``--workers N``:
 :mod:`gald_viz.pipeline`) run in this process on the same loaded model over the first ``--images``
 SynthCity val scenes at 1024×2048 (rendering, the network, every metric, PNG and store writes), each
-into a fresh database, taking turns ``--repeats`` times (the fastest kept), so a busy machine slows both
-alike. Peak memory is the RSS high-water mark of a fresh process running the pipelined job on 10 and
-on ``--images`` images: flat when in-flight images are bounded.
+into a fresh database, after an untimed one-image warm-up of each, taking turns ``--repeats`` times
+(order alternating; the fastest kept), so a busy machine slows both alike. Peak memory is the RSS
+high-water mark of a fresh process running the pipelined job on 10 and on ``--images`` images: flat
+when in-flight images are bounded.
 
     python benchmarks/pipeline.py                      # synthcity/aspp_ldv1, 50 images
     python benchmarks/pipeline.py --images 12 --repeats 1
@@ -40,9 +41,13 @@ def images_per_second(model: str, images: int, workers: int, repeats: int, devic
 
     net = load_model(model, device=device)
     best = {"sequential": 0.0, f"pipelined ({workers} workers)": 0.0}
+    loops = list(zip(best, (0, workers), strict=True))
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
+        for _, w in loops:  # warm-up (first forwards, allocator, imports), untimed
+            run_job(net, DATA, limit=1, device=device, db=Path(tmp) / f"warm_{w}.sqlite", progress=False,
+                    options=_options(w))  # fmt: skip
         for repeat in range(repeats):
-            for label, w in zip(best, (0, workers), strict=True):
+            for label, w in loops if repeat % 2 == 0 else loops[::-1]:
                 db = Path(tmp) / f"{repeat}_{w}" / "r.sqlite"
                 start = time.perf_counter()
                 run_job(net, DATA, limit=images, device=device, db=db, progress=False, options=_options(w))
