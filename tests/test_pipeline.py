@@ -148,3 +148,29 @@ def test_a_sweeps_runs_appear_on_the_boundary_f_and_mechanisms_pages(tmp_path, c
         assert {f"store run {ga[:8]}", f"store run {gald[:8]}"} <= sources and table.warnings == []
         choices = mv.run_choices(stored.runs)
         assert choices.ga == [ga] and choices.gald(ga) == [gald]
+
+
+def test_a_sweep_decodes_each_image_once(tmp_path, checkpoints, monkeypatch):
+    from gald_viz import jobs
+
+    reads = []
+    real_open = jobs.open_source
+
+    class Counting:
+        def __init__(self, source):
+            self.source, self.names = source, source.names
+
+        def __len__(self):
+            return len(self.source)
+
+        def __getitem__(self, i):
+            reads.append(i)
+            return self.source[i]
+
+        def describe(self):
+            return self.source.describe()
+
+    monkeypatch.setattr(jobs, "open_source", lambda *a, **k: Counting(real_open(*a, **k)))
+    models = [str(checkpoints[a]) for a in ("aspp", "aspp_ldv1", "aspp_ldv2")]
+    run_sweep(models, DATA, limit=3, device="cpu", db=tmp_path / "r.sqlite", progress=False)
+    assert sorted(reads) == [0, 1, 2]
