@@ -41,9 +41,12 @@ import numpy as np
 import torch
 
 from gald_viz import jobs
+from gald_viz.data.label_set import CITYSCAPES
 from gald_viz.inference import class_argmax, forward_input, model_input, native_logits
+from gald_viz.job_pairs import JobError, _catch_up_fourway, _pair_arrays, _pairs, _partner_prediction
+from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS
 from gald_viz.metrics.scoring import score_image
-from gald_viz.store import ImageResult
+from gald_viz.store import DEFAULT_DB, ImageResult, StoreError
 
 __all__ = ["AMP_PRECISION", "PipelineOptions", "default_workers", "evaluate_pipelined", "run_sweep"]
 
@@ -67,13 +70,13 @@ class PipelineOptions:
 
     def __post_init__(self) -> None:
         if self.workers < 0:
-            raise jobs.JobError(f"workers={self.workers}: must be 0 (sequential) or more")
+            raise JobError(f"workers={self.workers}: must be 0 (sequential) or more")
         if self.batch < 1:
-            raise jobs.JobError(f"batch={self.batch}: must be at least 1")
+            raise JobError(f"batch={self.batch}: must be at least 1")
 
     def check_device(self, device: torch.device) -> None:
         if self.amp and device.type != "cuda":
-            raise jobs.JobError(
+            raise JobError(
                 f"amp: bfloat16 autocast runs only on CUDA, and the device is {device}; drop --amp"
                 " (on the CPU bfloat16 is slow and LDv2's sparse path fails under it)"
             )
@@ -154,7 +157,7 @@ def _score(store, job: RunJob, item: _Decoded, pred, partners: dict, thresholds,
     paired = {}
     for (run_ga, run_gald), other in partners.items():
         ga, gald = (pred, other) if run_ga == job.run_id else (other, pred)
-        paired[(run_ga, run_gald)] = jobs._pair_arrays(
+        paired[(run_ga, run_gald)] = _pair_arrays(
             ga, gald, sample.label, num_classes, job.plans.get((run_ga, run_gald))
         )
     png = store.save_prediction(job.run_id, sample.name, pred)
@@ -169,7 +172,7 @@ def _partners(store, job: RunJob, name: str, pred: np.ndarray, fresh: dict) -> d
         partner = run_gald if run_ga == job.run_id else run_ga
         other = fresh.get((partner, name))
         if other is None:
-            other = jobs._partner_prediction(store, partner, name)
+            other = _partner_prediction(store, partner, name)
         if other is not None and other.shape == pred.shape:
             out[(run_ga, run_gald)] = other
     return out
@@ -217,7 +220,7 @@ def evaluate_pipelined(
                     if item.sample.label is None:
                         while pending:
                             commit()
-                        raise jobs.JobError(
+                        raise JobError(
                             f"data: image {item.sample.name!r} has no ground-truth label map to"
                             " evaluate against"
                         )
@@ -256,10 +259,10 @@ def run_sweep(
     data,
     limit: int | None = None,
     device: str = "auto",
-    db=jobs.DEFAULT_DB,
-    thresholds: Sequence[float] = jobs.DEFAULT_THRESHOLDS,
+    db=DEFAULT_DB,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     progress=True,
-    label_set=jobs.CITYSCAPES,
+    label_set=CITYSCAPES,
     options: PipelineOptions | None = None,
 ) -> list[str]:
     """Evaluate several models over the same images, each image decoded once; resumable.
@@ -278,7 +281,7 @@ def run_sweep(
         data = jobs.resolved(data)
         source = jobs.open_source(data, limit=limit, label_set=label_set)
         if len(source) == 0:
-            raise jobs.JobError(f"data {str(data)!r}: the source holds no images")
+            raise JobError(f"data {str(data)!r}: the source holds no images")
         first = source[0]
         nets, specs = [], []
         for model in models:
@@ -286,7 +289,7 @@ def run_sweep(
             spec = jobs._run_spec(net, data, limit, source, first.image.shape[:2], ths, None, label_set)
             spec = dataclasses.replace(spec, precision=options.precision())
             if spec.run_id in {s.run_id for s in specs}:
-                raise jobs.JobError(f"models: {model!r} is a model given twice (run {spec.run_id})")
+                raise JobError(f"models: {model!r} is a model given twice (run {spec.run_id})")
             nets.append(net)
             specs.append(spec)
         for spec in specs:
@@ -296,15 +299,15 @@ def run_sweep(
         try:
             runs = []
             for net, spec in zip(nets, specs, strict=True):
-                pairs = jobs._pairs(store, spec.run_id, None)
+                pairs = _pairs(store, spec.run_id, None)
                 done = store.done_images(spec.run_id)
                 runs.append(RunJob(spec.run_id, net, done, pairs, {}, progress, spec.run_id))
             evaluate_pipelined(store, runs, source, first, range(len(source)), ths, dev, options)
             for job in runs:
-                jobs._catch_up_fourway(store, job.run_id, job.pairs, source, job.net.num_classes)
+                _catch_up_fourway(store, job.run_id, job.pairs, source, job.net.num_classes)
         except BaseException as exc:
             for spec in specs:
-                with contextlib.suppress(jobs.StoreError):
+                with contextlib.suppress(StoreError):
                     store.finish_run(spec.run_id, error=f"{type(exc).__name__}: {exc}")
             raise
         for spec in specs:
