@@ -150,6 +150,7 @@ BENCHMARKS: tuple[str, ...] = (
     "mechanisms",
     "gpu",
     "merge",
+    "pipeline",
 )
 SCRIPTS: dict[str, Script] = {
     "synthcity_speed": Script("synthcity_speed", parse_synthcity_speed, ("--count", "3")),

@@ -19,6 +19,11 @@ and ``mechanisms``) the ranks split the images and rank 0 merges; ``--shard K/N`
 own job and ``python -m gald_viz.evaluate merge --db DB [SHARD ...]`` merges them
 (:mod:`gald_viz.sharding`).
 
+``python -m gald_viz.evaluate sweep --models A B … --data SPEC`` evaluates several models over the same
+images, each image decoded once (:func:`gald_viz.pipeline.run_sweep`); each model's run is the one
+``model`` stores. ``model`` and ``sweep`` take ``--workers N``, ``--batch B`` and ``--amp``
+(:mod:`gald_viz.pipeline`).
+
 ``--labels FILE`` (every subcommand) gives another label set than Cityscapes' 19 classes: a JSON
 or CSV file (``docs/label_sets.md``); the classes, ignore id and id map then come from it.
 """
@@ -92,6 +97,7 @@ def _model(args: argparse.Namespace) -> int:
             thresholds=thresholds,
             progress=sharding.progress,
             shard=sharding.shard,
+            options=_pipeline_options(args),
             # Only a given set is passed: the default stays run_job's own (Cityscapes).
             **({"label_set": resolve_labels(args.labels)} if args.labels else {}),
         )
@@ -101,6 +107,52 @@ def _model(args: argparse.Namespace) -> int:
     elif not sharding.torchrun:
         print(sharding.note(db))
     return 0
+
+
+def _pipeline_options(args: argparse.Namespace):
+    from gald_viz.pipeline import PipelineOptions, default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    return PipelineOptions(workers=workers, batch=args.batch, amp=args.amp)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from gald_viz import jobs
+    from gald_viz.pipeline import run_sweep
+
+    db = args.db if args.db is not None else jobs.DEFAULT_DB
+    run_ids = run_sweep(
+        args.models,
+        args.data,
+        limit=args.limit,
+        device=args.device,
+        db=db,
+        thresholds=_parse_thresholds(args.thresholds),
+        progress=True,
+        options=_pipeline_options(args),
+        **({"label_set": resolve_labels(args.labels)} if args.labels else {}),
+    )
+    for run_id in run_ids:
+        print(jobs.summary_text(run_id, db))
+        print()
+    return 0
+
+
+def _add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="threads decoding and threads scoring, each (default min(2, cores); 0: one image after another)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="images of one size per forward (default 1; see gald_viz.pipeline)",
+    )
+    parser.add_argument(
+        "--amp", action="store_true", help="bfloat16 autocast and channels-last (CUDA only; another run)"
+    )
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -200,7 +252,21 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
     m.add_argument("--labels", metavar="FILE", help=labels_help)
     m.add_argument("--shard", metavar="K/N", help=shard_help)
+    _add_pipeline_flags(m)
     m.set_defaults(run=_model)
+
+    w = sub.add_parser("sweep", help="evaluate several models over the same images (one decode per image)")
+    w.add_argument("--models", required=True, nargs="+", metavar="MODEL", help="bundled names or checkpoints")
+    w.add_argument(
+        "--data", required=True, metavar="SPEC", help="synthcity:val | cityscapes:val[:ROOT] | ..."
+    )
+    w.add_argument("--limit", type=int, help="evaluate only the first N images")
+    w.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    w.add_argument("--db", help="results database (default results/gald_viz.sqlite)")
+    w.add_argument("--thresholds", nargs="+", default=default_ths, metavar="TH", help=thresholds_help)
+    w.add_argument("--labels", metavar="FILE", help=labels_help)
+    _add_pipeline_flags(w)
+    w.set_defaults(run=_sweep)
 
     g = sub.add_parser("merge", help="merge the shard stores of --shard K/N jobs into the main store")
     g.add_argument("--db", help="the main results database (default results/gald_viz.sqlite)")
@@ -258,7 +324,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (2 for a user error)."""
     args = _parser().parse_args(argv)
-    if getattr(args, "workers", 1) < 1:
+    if args.command == "folders" and args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     try:

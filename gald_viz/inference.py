@@ -217,13 +217,13 @@ def _tile_starts(length: int, tile: int, stride: int) -> list[int]:
 def _slide(model: SegmentationModel, x: torch.Tensor, tile: int, stride: int) -> torch.Tensor:
     _, _, h, w = x.shape
     total: torch.Tensor | None = None
-    count = torch.zeros(1, 1, h, w, device=x.device)
+    count = torch.zeros(1, 1, h, w, device=x.device)  # the same for every image of a batch
     for top in _tile_starts(h, tile, stride):
         for left in _tile_starts(w, tile, stride):
             crop = x[:, :, top : top + tile, left : left + tile]
             logits = forward_padded(model, crop)
             if total is None:
-                total = torch.zeros(1, logits.shape[1], h, w, device=x.device)
+                total = torch.zeros(x.shape[0], logits.shape[1], h, w, device=x.device)
             total[:, :, top : top + crop.shape[2], left : left + crop.shape[3]] += logits
             count[:, :, top : top + crop.shape[2], left : left + crop.shape[3]] += 1
     return total / count
@@ -258,6 +258,41 @@ def predict_logits(
             naming the model).
     """
     _check_image(image)
+    logits = forward_input(
+        model, model_input(model, image), device=device, mode=mode, tile=tile, stride=stride,
+        autocast=torch.float16 if autocast else None,
+    )  # fmt: skip
+    return native_logits(logits[0], image.shape[:2])
+
+
+def native_logits(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """K×h×w logits of the resized image → K×H×W float32 CPU logits at the native ``size``."""
+    if tuple(logits.shape[1:]) != tuple(size):
+        # Back from the resized image to native pixels: cv2.resize geometry (pixel centres).
+        logits = F.interpolate(logits[None], size=size, mode="bilinear", align_corners=False)[0]
+    return logits.float().cpu()
+
+
+def forward_input(
+    model: SegmentationModel,
+    x: torch.Tensor,
+    *,
+    device: str | torch.device = "auto",
+    mode: Literal["auto", "whole", "slide"] = "auto",
+    tile: int | None = None,
+    stride: int | None = None,
+    autocast: torch.dtype | None = None,
+    channels_last: bool = False,
+) -> torch.Tensor:
+    """Logits N×K×H'×W' (on ``device``) of a batch of :func:`model_input` tensors of one size.
+
+    The forward of :func:`predict_logits` (same ``mode``, ``tile`` and ``stride``), for N images at once;
+    ``autocast`` is the CUDA autocast dtype (None: float32; ignored on CPU), ``channels_last`` puts
+    model and input in channels-last memory format on CUDA.
+
+    Raises:
+        InferenceError: bad device, mode or tile, or non-finite logits.
+    """
     if mode not in ("auto", "whole", "slide"):
         raise InferenceError(f"mode={mode!r} must be 'auto', 'whole' or 'slide'")
     dev = resolve_device(device)
@@ -267,24 +302,27 @@ def predict_logits(
     stride = stride or math.ceil(tile * 2 / 3)
     if tile < 1 or not 1 <= stride <= tile:
         raise InferenceError(f"tile={tile} and stride={stride} must satisfy 1 <= stride <= tile")
-    x = model_input(model, image).to(dev)
+    x = x.to(dev)
+    channels_last = channels_last and dev.type == "cuda"
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     too_big = x.shape[2] * x.shape[3] > AUTO_SLIDE_PIXELS
     slide = mode == "slide" or (mode == "auto" and (declared.mode == "slide" or too_big))
     # Under the model's lock: another thread's FeatureRecorder must not see this forward.
     with model_lock(model):
         was_training = model.training
         _as_device(model, dev)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
         model.eval()
         try:
-            with torch.inference_mode(), torch.autocast("cuda", enabled=autocast and dev.type == "cuda"):
+            on = autocast is not None and dev.type == "cuda"
+            with torch.inference_mode(), torch.autocast("cuda", dtype=autocast, enabled=on):
                 logits = _slide(model, x, tile, stride) if slide else forward_padded(model, x)
         finally:
             model.train(was_training)
     check_finite_logits(model, logits)
-    if logits.shape[2:] != image.shape[:2]:
-        # Back from the resized image to native pixels: cv2.resize geometry (pixel centres).
-        logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
-    return logits[0].float().cpu()
+    return logits
 
 
 _NON_FINITE = (

@@ -4,8 +4,10 @@
 (cityscapesScripts IoU statistics, G-SCNN boundary P/R/F of Table V, F at 1-20 px) and stores its
 arrays in one transaction of the :mod:`gald_viz.store` database, after its prediction PNG. A rerun of
 the same command (same checkpoint, data files, limit, thresholds, image size) resumes the same run and
-skips the stored images, so a job killed at any point, SIGKILL included, loses at most the image it was
-working on and never doubles a row.
+skips the stored images, so a job killed at any point, SIGKILL included, loses at most the images it
+was working on and never doubles a row. The loop is pipelined (:mod:`gald_viz.pipeline`: decoding,
+the network and scoring overlap; ``options``) unless ``workers=0`` or a mechanisms plan is given, when
+it runs image after image; both store the same rows, BLOBs and PNGs.
 
 When a GA-only run and a GALD run (LDv1/LDv2) cover the same images, the job also stores the four-way
 counts per class (both right, GALD fixes, GALD breaks, both wrong), GALD's Fig. 1 view as numbers.
@@ -14,12 +16,13 @@ counts per class (both right, GALD fixes, GALD breaks, both wrong), GALD's Fig. 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
 from torch import nn
 
 from gald_viz.checkpoints import check_labels, load_model
@@ -27,15 +30,27 @@ from gald_viz.data.label_set import CITYSCAPES, IGNORE_INDEX, LabelSet
 from gald_viz.data.sources import fingerprint, open_source
 from gald_viz.data.spec import DataSpec, resolved
 from gald_viz.inference import predict, resolve_device
+from gald_viz.job_pairs import (  # noqa: F401 (sharding and pipeline use them from here)
+    JobError,
+    _catch_up_fourway,
+    _fourway_for_image,
+    _pair_arrays,
+    _pair_plans,
+    _pairs,
+    _partner_prediction,
+)
 from gald_viz.mechanisms.job import predict_with_mechanisms
 from gald_viz.mechanisms.plan import MechanismPlan
 from gald_viz.metrics import reduce
 from gald_viz.metrics import runs as run_tables
 from gald_viz.metrics.boundary import check_thresholds, radii_px
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, IOU_CONVENTION, TOLERANCE_RADII, convention_text
-from gald_viz.metrics.scoring import score_image, score_pair
+from gald_viz.metrics.scoring import score_image
 from gald_viz.store import DEFAULT_DB, ImageResult, ResultsStore, RunSpec, Shard, StoreError
 from gald_viz.tables import table_v_text
+
+if TYPE_CHECKING:
+    from gald_viz.pipeline import PipelineOptions
 
 __all__ = [
     "DEFAULT_DB",
@@ -47,10 +62,6 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int, str | None], None]
-
-
-class JobError(ValueError):
-    """An evaluation job that cannot run as asked (no images, no ground truth, incompatible pair)."""
 
 
 def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
@@ -65,104 +76,6 @@ def _checkpoint_identity(model: nn.Module) -> tuple[str, str | None, str]:
     return f"{model.arch} (in memory)", None, digest.hexdigest()
 
 
-def _pairs(store: ResultsStore, run_id: str, pair_with: str | None) -> list[tuple[str, str]]:
-    """(GA run, GALD run) pairs for this run: ``pair_with``, or every run on the same data of the other kind.
-
-    Runs pair when they share data spec and files (fingerprint), image size, classes, ignore label and
-    label set.
-    Automatically, a GA-only run (``ld_kind == "none"``) pairs with each LDv1/LDv2 run. With
-    ``pair_with``, the run without local distribution is the GA side; when both are of one kind,
-    ``pair_with`` is.
-    """
-    runs = store.runs()
-    me = runs[runs["run_id"] == run_id].iloc[0]
-    keys = ["data_spec", "image_height", "image_width", "ignore_index"]
-    same_data = runs[
-        (runs["run_id"] != run_id)
-        & np.logical_and.reduce([runs[k] == me[k] for k in keys])
-        & runs["class_names"].map(lambda names: names == me["class_names"])
-        & runs["identity"].map(lambda i: i.get("data_fingerprint")).eq(me["identity"].get("data_fingerprint"))
-        & runs["identity"].map(lambda i: i.get("label_set") == me["identity"].get("label_set"))
-    ]
-    if pair_with is not None:
-        other = same_data[same_data["run_id"] == pair_with]
-        if other.empty:
-            raise JobError(
-                f"pair_with={pair_with!r}: no run with that id on the same data "
-                f"({me['data_spec']}, {me['image_height']}x{me['image_width']}) in {store.path}"
-            )
-        i_am_ga = me["ld_kind"] == "none" and other.iloc[0]["ld_kind"] != "none"
-        return [(run_id, pair_with) if i_am_ga else (pair_with, run_id)]
-    i_am_ga = me["ld_kind"] == "none"
-    others = same_data[(same_data["ld_kind"] == "none") != i_am_ga]["run_id"]
-    return [(run_id, other) if i_am_ga else (other, run_id) for other in others]
-
-
-def _partner_prediction(store: ResultsStore, partner: str, image: str) -> np.ndarray | None:
-    try:
-        return store.load_prediction(partner, image)
-    except StoreError as exc:
-        if exc.reason == "missing":
-            return None
-        raise
-
-
-def _fourway_for_image(
-    store: ResultsStore,
-    run_id: str,
-    pairs,
-    image: str,
-    pred: np.ndarray,
-    gt: np.ndarray,
-    num_classes: int,
-    plans: dict | None = None,
-) -> dict[tuple[str, str], dict[str, np.ndarray]]:
-    out = {}
-    for run_ga, run_gald in pairs:
-        other = _partner_prediction(store, run_gald if run_ga == run_id else run_ga, image)
-        if other is not None and other.shape == pred.shape:
-            ga, gald = (pred, other) if run_ga == run_id else (other, pred)
-            out[(run_ga, run_gald)] = _pair_arrays(
-                ga, gald, gt, num_classes, (plans or {}).get((run_ga, run_gald))
-            )
-    return out
-
-
-def _pair_arrays(ga, gald, gt, num_classes: int, plan: MechanismPlan | None) -> dict[str, np.ndarray]:
-    arrays = score_pair(ga, gald, gt, num_classes=num_classes)
-    if plan is not None:
-        arrays |= plan.pair_arrays(ga, gald, gt, num_classes=num_classes)
-    return arrays
-
-
-def _pair_plans(store: ResultsStore, pairs, plan: MechanismPlan | None) -> dict:
-    """The plan whose pair arrays (``fourway_band``) each pair gets: where both runs have the same bands."""
-    if plan is None:
-        return {}
-    out = {}
-    for pair in pairs:
-        theirs = [store.run(run)["identity"].get("mechanisms") for run in pair]
-        if all(t is not None and [float(e) for e in t["edges"]] == list(plan.edges) for t in theirs):
-            out[pair] = plan
-    return out
-
-
-def _catch_up_fourway(
-    store: ResultsStore, run_id: str, pairs, source, num_classes: int, plans: dict | None = None
-) -> None:
-    """Four-way rows for images both runs stored but no transaction paired (the partner came later)."""
-    position = {name: i for i, name in enumerate(source.names)}
-    for run_ga, run_gald in pairs:
-        for image in store.fourway_missing(run_ga, run_gald):
-            if image not in position:
-                continue
-            gt = source[position[image]].label
-            ga, gald = (_partner_prediction(store, r, image) for r in (run_ga, run_gald))
-            if ga is not None and gald is not None:
-                plan = (plans or {}).get((run_ga, run_gald))
-                store.add_pair(run_ga, run_gald, image, _pair_arrays(ga, gald, gt, num_classes, plan))
-
-
 def run_job(
     model: str | os.PathLike | nn.Module,
     data: str | DataSpec,
@@ -175,6 +88,7 @@ def run_job(
     mechanisms: MechanismPlan | None = None,
     label_set: LabelSet = CITYSCAPES,
     shard: Shard | None = None,
+    options: PipelineOptions | None = None,
 ) -> str:
     """Evaluate a model on a data source, resuming a previous run of the same command.
 
@@ -202,6 +116,9 @@ def run_job(
         shard: evaluate only this shard's images (positions K, K + N, …) into ``db``, which is then the
             shard's own store (:meth:`~gald_viz.store.Shard.path` of the main store); the run id is the
             whole run's, and :mod:`gald_viz.sharding` merges the N shards into the main store.
+        options: the pipelined loop's workers, batch and AMP (:mod:`gald_viz.pipeline`; default: min(2,
+            cores) workers, batch 1, float32); ``workers=0`` or a ``mechanisms`` plan runs the sequential
+            loop.
 
     Returns:
         The run id (stable for the same checkpoint, data, limit, thresholds and image size).
@@ -211,8 +128,12 @@ def run_job(
         CheckpointError: the model does not fit ``label_set`` (count or class names).
         StoreError: the results database cannot be used, or another process runs the same job.
     """
+    from gald_viz.pipeline import PipelineOptions, RunJob, evaluate_pipelined
+
+    options = options or PipelineOptions()
     with _opened(db) as store:
         dev = resolve_device(device)
+        options.check_device(dev)
         if isinstance(model, nn.Module):
             check_labels(model, label_set, f"model {getattr(model, 'arch', type(model).__name__)!r}")
             net = model
@@ -227,6 +148,7 @@ def run_job(
         if mechanisms is not None:
             mechanisms.check_model(net)
         spec = _run_spec(net, data, limit, source, first.image.shape[:2], ths, mechanisms, label_set)
+        spec = dataclasses.replace(spec, precision=options.precision())
         positions = range(len(source)) if shard is None else shard.positions(len(source))
         names = [source.names[i] for i in positions] if shard is not None else ()
         with store.run_lock(spec.run_id, shard, names):
@@ -238,10 +160,14 @@ def run_job(
                 done = store.done_images(spec.run_id)
                 plans = _pair_plans(store, pairs, mechanisms)
                 desc = spec.run_id + (f" shard {shard}" if shard is not None else "")
-                _evaluate(
-                    store, spec.run_id, net, source, first, done, pairs, ths, dev, progress, mechanisms,
-                    plans, positions=positions, desc=desc,
-                )  # fmt: skip
+                if mechanisms is None and options.workers > 0:
+                    job = RunJob(spec.run_id, net, done, pairs, plans, progress, desc)
+                    evaluate_pipelined(store, [job], source, first, positions, ths, dev, options)
+                else:
+                    _evaluate(
+                        store, spec.run_id, net, source, first, done, pairs, ths, dev, progress, mechanisms,
+                        plans, positions=positions, desc=desc,
+                    )  # fmt: skip
                 _catch_up_fourway(store, spec.run_id, pairs, source, net.num_classes, plans)
             except BaseException as exc:
                 with contextlib.suppress(StoreError):

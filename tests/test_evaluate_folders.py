@@ -17,6 +17,7 @@ from gald_viz import evaluate, folder_scores
 from gald_viz.data.labels import CLASS_NAMES
 from gald_viz.metrics.boundary import DEFAULT_THRESHOLDS, boundary_prf, radii_px
 from gald_viz.metrics.confusion import confusion_matrix, iou_per_class, mean_iou
+from gald_viz.pipeline import PipelineOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"classes", "thresholds", "radius_px", "n_images", "boundary_f", "iou"}
@@ -176,6 +177,7 @@ def test_model_subcommand_calls_jobs(monkeypatch, capsys):
         "thresholds": DEFAULT_THRESHOLDS,
         "progress": True,
         "shard": None,
+        "options": PipelineOptions(),  # --workers min(2, cores), --batch 1, no --amp
     }
     assert "summary of run-1" in out.out
     argv = ["model", "--model", "m", "--data", "d", "--db", "x.sqlite", "--thresholds", "3", "0.01"]

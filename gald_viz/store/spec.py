@@ -42,6 +42,9 @@ class RunSpec:
     # The label set's name and content hash (gald_viz.data.label_set.LabelSet.identity()); None for the
     # built-in Cityscapes set, whose runs keep the identity (and run ids) they had before label sets.
     label_set: Mapping[str, str] | None = None
+    # How the forwards ran when not float32 (gald_viz.pipeline.AMP_PRECISION); None for float32, whose
+    # identity then holds no such key.
+    precision: str | None = None
 
     def identity(self) -> dict:
         """The fields that make two commands the same run (a rerun resumes it).
@@ -66,6 +69,8 @@ class RunSpec:
             identity["mechanisms"] = dict(self.mechanisms)
         if self.label_set is not None:
             identity["label_set"] = dict(self.label_set)
+        if self.precision is not None:
+            identity["precision"] = self.precision
         return identity
 
     @property
