@@ -8,6 +8,8 @@ scoring core's confusion matrix gives their mIoU over the validation images toge
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -61,8 +63,6 @@ def stopped_rising(curve: list[dict], heads: list[str], patience: int) -> bool:
 def recorded_scores(metadata: dict[str, str]) -> tuple[dict[str, float], str] | None:
     """The last validation point a checkpoint recorded: ``({head: mIoU}, "N scenes … at iteration T")``,
     or ``None`` when it recorded none (trained without ``--val-every``, or not by gald_viz.train)."""
-    import json
-
     curve = json.loads(metadata.get("val_curve", "[]") or "[]")
     if not curve:
         return None
