@@ -5,14 +5,17 @@
 #   fcn      from scratch at input_scale 1.0 (feature cells of 8 native px, the paper's output stride 8 at
 #            full resolution): 4000 iterations, batch 8, 256x512 crops, lr 0.02, OHEM, a pool of 500 scenes.
 #   ga/gald  aspp, aspp_ldv1, aspp_ldv2, cgnl_ldv1 start from that fcn's backbone, auxiliary and backbone
-#            probe (--init-only) and train *everything* jointly for 2000 iterations at lr 0.01 with the
+#            probe (--init-only) and train *everything* jointly for 2000 iterations, batch 4 of 384x768 crops
+#            (the same pixels per batch in 2.25x larger windows: context for the GA head, whose image
+#            pooling sees the whole 1024x2048 image at inference; the paper crops 832x832), at lr 0.01 with the
 #            backbone at 0.5x and the local distribution at 5x (--lr-mult), so the LD branches (the LDv1
 #            mask's W_d, LDv2's theta/phi/g), which get a far smaller gradient than the GA head, learn too.
 #            The four see the same crops in the same order (seed 11) and differ in their context head.
-#   probes   each model's probe heads alone (--probes: the network frozen) until their validation mIoU on
+#   probes   each model's probe heads alone (--probes: the network frozen; crops as ga) until their validation mIoU on
 #            10 unseen SynthCity val scenes (seed 9100) stops rising (validated every 50, patience 3).
-#   evidence the mechanism reports of gald_viz.model_evidence on 100 unseen scenes (seed 4242) and the
-#            plain evaluations; then the cards and the app's default pair.
+#   evidence the mechanism reports of gald_viz.model_evidence on 100 unseen scenes (seed 4242) and each
+#            model's evaluation on the same scenes (per-class IoU, the floors); then the cards and the app's
+#            default pair.
 # Every run writes OUT.log and, every --save-every iterations, a resume sidecar: an interrupted stage
 # continues with RESUME=1 (the same command plus --resume OUT.resume.safetensors).
 # scripts/branch_learning.py CHECKPOINT prints how far each branch moved and its gradient share.
@@ -30,7 +33,7 @@ mkdir -p "$RUNS"
 
 options=(--option backbone=small --option head_channels=128 --option probes=true --option aux=true
   --option input_scale=1.0 --no-progress)
-common=(--data synthcity --crop 256 512 --scale 0.75 1.5 --wd 1e-4 --threads "$THREADS" "${options[@]}")
+common=(--data synthcity --scale 0.75 1.5 --wd 1e-4 --threads "$THREADS" "${options[@]}")
 
 wants() { [[ " $STAGES " == *" $1 "* ]]; }
 picked() { [[ " ${MODELS[*]} " == *" $1 "* ]]; }
@@ -42,14 +45,16 @@ train() {  # train OUT ARGS...: resumes from OUT's sidecar when RESUME=1 and it 
 }
 
 if wants fcn && picked fcn; then
-  train "$RUNS/fcn.safetensors" --arch fcn --iters 4000 --batch 8 --lr 0.02 --seed 10 --pool 500 --ohem \
-    --save-every 100 --log-every 25 "${common[@]}"
+  train "$RUNS/fcn.safetensors" --arch fcn --iters 4000 --batch 8 --crop 256 512 --lr 0.02 --seed 10 \
+    --pool 500 --ohem --save-every 100 --log-every 25 "${common[@]}"
 fi
 if wants ga; then
   for arch in "${MODELS[@]}"; do
     [[ $arch == fcn ]] && continue
-    train "$RUNS/$arch.safetensors" --arch "$arch" --iters 2000 --batch 8 --lr 0.01 --seed 11 --pool 500 \
-      --ohem --lr-mult backbone.=0.5 --lr-mult ld.=5 --val-every 250 --val-images 10 --save-every 100 \
+    ld=()  # the local distribution at 5x, where there is one
+    [[ $arch == *_ld* ]] && ld=(--lr-mult ld.=5)
+    train "$RUNS/$arch.safetensors" --arch "$arch" --iters 2000 --batch 4 --crop 384 768 --lr 0.01 \
+      --seed 11 --pool 500 --ohem --lr-mult backbone.=0.5 "${ld[@]}" --val-every 250 --val-images 10 --save-every 100 \
       --log-every 25 "${common[@]}" --init "$RUNS/fcn.safetensors" \
       --init-only backbone. --init-only aux. --init-only probe_backbone.
   done
@@ -57,8 +62,8 @@ fi
 if wants probes; then
   for arch in "${MODELS[@]}"; do
     train "$RUNS/probes/$arch.safetensors" --arch "$arch" --probes --init "$RUNS/$arch.safetensors" \
-      --iters 1000 --batch 8 --lr 0.02 --seed 12 --pool 500 --val-every 50 --val-images 10 --patience 3 \
-      --save-every 50 --log-every 25 --data synthcity --crop 256 512 --scale 0.75 1.5 --wd 1e-4 \
+      --iters 1000 --batch 4 --lr 0.02 --seed 12 --pool 500 --val-every 50 --val-images 10 --patience 3 \
+      --save-every 50 --log-every 25 --data synthcity --crop 384 768 --scale 0.75 1.5 --wd 1e-4 \
       --threads "$THREADS" --no-progress
   done
 fi
@@ -66,15 +71,16 @@ if wants copy; then
   mkdir -p gald_viz/bundled/synthcity
   for name in "${ALL[@]}"; do cp "$RUNS/probes/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"; done
 fi
-if wants evidence; then
-  for name in "${ALL[@]}"; do
-    python -m gald_viz.evaluate model --model "synthcity/$name" --data synthcity:val --limit 50 --device cpu
-  done
-  python - <<'EOF' | while read -r line; do eval "$line --device cpu"; done
+if wants evidence; then  # the mechanism jobs store each model's plain run too, so `model` then reuses it
+  python - <<'PY' | while read -r line; do eval "$line --device cpu"; done
 from gald_viz.model_evidence import PAIRS, command
 for pair in PAIRS:
     print(command(pair))
-EOF
+PY
+  eval_data=$(python -c "from gald_viz.model_cards import EVAL_DATA; print(EVAL_DATA)")
+  for name in "${ALL[@]}"; do
+    python -m gald_viz.evaluate model --model "synthcity/$name" --data "$eval_data" --device cpu
+  done
 fi
 if wants cards; then
   python -m gald_viz.model_cards

@@ -87,3 +87,25 @@ def test_model_card_shows_each_stages_branch_learning_and_validation_curve(tmp_p
     curve = json.loads(meta["val_curve"])
     assert "| iteration | out | probe.backbone | probe.ga |" in text
     assert f"| 4 | {100 * curve[1]['scores']['out']:.1f} |" in text
+
+
+def test_model_cards_list_every_class_iou_and_say_which_floor_a_model_misses():
+    from gald_viz.model_cards import Card, _class_table
+
+    def card(name, arch, miou, ious, n=100):
+        meta = {"gald_viz.arch": arch}
+        return Card(name, meta, [meta], 1, 0.1, "0" * 64, miou, [0.1] * 4, [3, 5, 9, 12], n, "cpu", ious)
+
+    cards = [
+        card("fcn", "fcn", 0.5, {"road": 0.9, "pole": 0.1}),
+        card("aspp", "aspp", 0.7, {"road": 0.95, "pole": 0.25}),
+        card("aspp_ldv1", "aspp_ldv1", 0.66, {"road": 0.97, "pole": 0.15}),
+        card("cgnl_ldv1", "cgnl_ldv1", 0.64, {"road": 0.97, "pole": 0.3}, n=50),
+    ]
+    text = "\n".join(_class_table(cards))
+    assert "| pole | 10.0 | 25.0 | 15.0 | 30.0 |" in text
+    assert "| **lowest** | pole 10.0 | pole 25.0 | pole 15.0 | pole 30.0 |" in text
+    assert "`synthcity/fcn`" not in text.split("Floors")[1]  # no GA or GALD head: no floor
+    assert "- `synthcity/aspp`: met." in text
+    assert "- `synthcity/aspp_ldv1`: **not met**: below the floor, pole 15.0." in text
+    assert "- `synthcity/cgnl_ldv1`: **not met**: below the floor, mIoU 64.0 %; only 50 images." in text
