@@ -5,14 +5,15 @@
 #   fcn      from scratch at input_scale 1.0 (feature cells of 8 native px, the paper's output stride 8 at
 #            full resolution): 4000 iterations, batch 8, 256x512 crops, lr 0.02, OHEM, a pool of 500 scenes.
 #   ga/gald  aspp, aspp_ldv1, aspp_ldv2, cgnl_ldv1 start from that fcn's backbone, auxiliary and backbone
-#            probe (--init-only) and train *everything* jointly for 2000 iterations, batch 4 of 384x768 crops
-#            (the same pixels per batch in 2.25x larger windows: context for the GA head, whose image
-#            pooling sees the whole 1024x2048 image at inference; the paper crops 832x832), at lr 0.01 with the
+#            probe (--init-only) and train *everything* jointly: 2000 iterations, batch 4 of 384x768 crops
+#            (the fcn's pixels per batch in 2.25x larger windows: context for the GA head, whose image
+#            pooling sees the whole 1024x2048 image at inference; the paper crops 832x832), lr 0.01, the
 #            backbone at 0.5x and the local distribution at 5x (--lr-mult), so the LD branches (the LDv1
 #            mask's W_d, LDv2's theta/phi/g), which get a far smaller gradient than the GA head, learn too.
 #            The four see the same crops in the same order (seed 11) and differ in their context head.
-#   probes   each model's probe heads alone (--probes: the network frozen; crops as ga) until their validation mIoU on
-#            10 unseen SynthCity val scenes (seed 9100) stops rising (validated every 50, patience 3).
+#   probes   each model's probe heads alone (--probes: the network frozen; crops as ga) until their
+#            validation mIoU on 10 unseen SynthCity val scenes (seed 9100) stops rising (validated every
+#            50, patience 3).
 #   evidence the mechanism reports of gald_viz.model_evidence on 100 unseen scenes (seed 4242) and each
 #            model's evaluation on the same scenes (per-class IoU, the floors); then the cards and the app's
 #            default pair.
@@ -54,8 +55,8 @@ if wants ga; then
     ld=()  # the local distribution at 5x, where there is one
     [[ $arch == *_ld* ]] && ld=(--lr-mult ld.=5)
     train "$RUNS/$arch.safetensors" --arch "$arch" --iters 2000 --batch 4 --crop 384 768 --lr 0.01 \
-      --seed 11 --pool 500 --ohem --lr-mult backbone.=0.5 "${ld[@]}" --val-every 250 --val-images 10 --save-every 100 \
-      --log-every 25 "${common[@]}" --init "$RUNS/fcn.safetensors" \
+      --seed 11 --pool 500 --ohem --lr-mult backbone.=0.5 "${ld[@]}" --val-every 250 --val-images 10 \
+      --save-every 100 --log-every 25 "${common[@]}" --init "$RUNS/fcn.safetensors" \
       --init-only backbone. --init-only aux. --init-only probe_backbone.
   done
 fi
@@ -69,7 +70,9 @@ if wants probes; then
 fi
 if wants copy; then
   mkdir -p gald_viz/bundled/synthcity
-  for name in "${ALL[@]}"; do cp "$RUNS/probes/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"; done
+  for name in "${ALL[@]}"; do
+    cp "$RUNS/probes/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"
+  done
 fi
 if wants evidence; then  # the mechanism jobs store each model's plain run too, so `model` then reuses it
   python - <<'PY' | while read -r line; do eval "$line --device cpu"; done
