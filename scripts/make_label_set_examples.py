@@ -8,15 +8,18 @@
 - ``cityscapes-categories.json``: Cityscapes' labelIds merged into five categories (flat, construction,
   nature, sky, vehicle); poles, signs and people are void. Read the Cityscapes layout with it.
 
-    python scripts/make_label_set_examples.py
+    python scripts/make_label_set_examples.py [--out FOLDER]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 
-from gald_viz.data.label_files import label_set_json, parse_csv, parse_json
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from gald_viz.data.label_files import label_set_json, parse_csv, parse_json  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
@@ -222,25 +225,28 @@ def categories() -> dict:
     return {"name": "cityscapes-categories", "ignore_id": 255, "classes": classes, "void_ids": void}
 
 
-def write(name: str, data: dict) -> None:
+def write(out: Path, name: str, data: dict) -> None:
     """The set as JSON with one class per line (readable at 150 classes); it must read back."""
     head = [f' "{key}": {json.dumps(data[key])},' for key in ("name", "ignore_id")]
     classes = ",\n".join(f"  {json.dumps(entry)}" for entry in data["classes"])
     tail = f',\n "void_ids": {json.dumps(data["void_ids"])}' if "void_ids" in data else ""
     text = "{\n" + "\n".join(head) + '\n "classes": [\n' + classes + "\n ]" + tail + "\n}\n"
     parse_json(text, name)
-    (OUT / name).write_text(text, encoding="utf-8")
-    print(f"wrote {OUT / name}")
+    (out / name).write_text(text, encoding="utf-8")
+    print(f"wrote {out / name}")
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    write("ade20k-150.json", ade20k())
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder to write (default {OUT})")
+    out = parser.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
+    write(out, "ade20k-150.json", ade20k())
     five = parse_csv(FIVE_CSV, "five-class.csv", "five-class")
-    (OUT / "five-class.csv").write_text(FIVE_CSV, encoding="utf-8")
-    print(f"wrote {OUT / 'five-class.csv'}")
-    write("five-class.json", label_set_json(five))
-    write("cityscapes-categories.json", categories())
+    (out / "five-class.csv").write_text(FIVE_CSV, encoding="utf-8")
+    print(f"wrote {out / 'five-class.csv'}")
+    write(out, "five-class.json", label_set_json(five))
+    write(out, "cityscapes-categories.json", categories())
 
 
 if __name__ == "__main__":

@@ -13,12 +13,15 @@ logits can do a little better than nearest cells, so read it as an estimate, not
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES
-from gald_viz.data.synthcity import generate
-from gald_viz.metrics.confusion import confusion_matrix, iou_per_class, mean_iou
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from gald_viz.data.labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES  # noqa: E402
+from gald_viz.data.synthcity import generate  # noqa: E402
+from gald_viz.metrics.confusion import confusion_matrix, iou_per_class, mean_iou  # noqa: E402
 
 
 def cell_map(label: np.ndarray, stride: float) -> np.ndarray:
