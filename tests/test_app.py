@@ -218,20 +218,19 @@ def test_boundary_page_reads_the_store_and_links_to_compare(tmp_path):
     sources = set(table.index.get_level_values("source"))
     assert any(s.startswith("store run") for s in sources) and any(s.startswith("published") for s in sources)
     assert any(c.value.startswith("Run ") and "256×512" in c.value for c in at.caption)
-    per_image = frame(at, "open")
-    assert len(per_image) == 2 and per_image["open"].str.startswith("compare?image=").all()
-    # Run on its own the page has no navigation: "Open on Compare" is the picked image's whole permalink.
+    # Run on its own the page has no navigation: "Open on Compare" is the picked image's whole permalink,
+    # and so is each row's "open ↗" link (data and models included, not only the image).
     picked = at.selectbox(key="bf.open_image").value
     go = next(m.value for m in at.markdown if m.value.startswith("[Open on Compare](compare?"))
     query = dict(parse_qsl(go[go.index("?") + 1 : -1]))
-    assert query == {
-        "page": "compare",
-        "data": "synthcity:val:count=20",
-        "image": picked,
-        "ga": "synthcity/aspp",
-        "gald": "synthcity/aspp_ldv2",
-        "threshold": "3",
-    }
+    view = {"page": "compare", "data": "synthcity:val:count=20", "ga": "synthcity/aspp"}
+    view |= {"gald": "synthcity/aspp_ldv2", "threshold": "3"}
+    assert query == view | {"image": picked}
+    per_image = frame(at, "open")
+    assert len(per_image) == 2
+    for name, link in zip(per_image["image"], per_image["open"], strict=True):
+        path, query = link.split("?", 1)
+        assert path == "compare" and dict(parse_qsl(query)) == view | {"image": name}
     # Both runs side by side, headed by the radius (3 px at 256×512 is 1 px), with the difference.
     delta = "Δ F (GALD − GA) @ 1 px"
     assert {"GA F @ 1 px", "GALD F @ 1 px", delta} <= set(per_image.columns)

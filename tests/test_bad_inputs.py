@@ -1097,7 +1097,7 @@ def test_app_boundary_runs_unmatched(app_models, tmp_path):
     warnings = [w.value for w in at.warning]
     assert "The two runs do not match: 1 image(s) scored by only one run are left out." in warnings, warnings
     rows = next(d.value for d in at.dataframe if "open" in d.value.columns)
-    assert len(rows) == 1 and rows["open"].str.startswith("compare?image=").all()
+    assert len(rows) == 1 and rows["open"].str.startswith("compare?page=compare&data=").all()
     assert any("not established (1 image(s))" in m.value for m in at.markdown)
 
 

@@ -72,17 +72,37 @@ def page_link(path: str, label: str, icon: str = "") -> None:
         st.markdown(f"**{label}**")
 
 
-def view_link(
-    where,
+def view_href(page: str, settings: Settings, **view) -> str:
+    """The relative URL (``page?query``) of a view of the data shown: :func:`view_link`'s permalink.
+
+    Args:
+        page: the target page's id; view: ``image`` and optionally ``ga``, ``gald`` and ``threshold``
+            (models default to the sidebar's, the tolerance to the session's).
+    """
+    return f"{page}?{urlencode(_view_params(page, settings, **view))}"
+
+
+def _view_params(
     page: str,
-    label: str,
     settings: Settings,
     *,
     image: str,
     ga: str | None = None,
     gald: str | None = None,
     threshold: int | None = None,
-) -> None:
+) -> dict[str, str]:
+    return view_params(
+        page,
+        data=settings.link_data,
+        image=image,
+        ga=ga or settings.ga.name,
+        gald=gald or settings.gald.name,
+        labels=settings.link_labels,
+        threshold=threshold,
+    )
+
+
+def view_link(where, page: str, label: str, settings: Settings, **view) -> None:
     """A link that opens ``page`` (a page id) on ``image`` of the data shown, with these models and tolerance.
 
     An ``st.page_link`` carrying the target view's permalink (:func:`gald_viz.ui.state.view_params`),
@@ -95,22 +115,15 @@ def view_link(
 
     Args:
         where: the container to draw in (``st`` or a column).
-        page: the target page's id; models default to the sidebar's, the tolerance to the session's.
+        page: the target page's id; view: as :func:`view_href`.
     """
-    params = view_params(
-        page,
-        data=settings.link_data,
-        image=image,
-        ga=ga or settings.ga.name,
-        gald=gald or settings.gald.name,
-        labels=settings.link_labels,
-        threshold=threshold,
-    )
     if is_routed():
         target = next(p for p in PAGES if p.id == page)
-        where.page_link(target.path, label=label, icon=target.icon, query_params=params)
+        where.page_link(
+            target.path, label=label, icon=target.icon, query_params=_view_params(page, settings, **view)
+        )
     else:  # a page run on its own has no navigation: a plain link with the same query
-        where.markdown(f"[{label}]({page}?{urlencode(params)})")
+        where.markdown(f"[{label}]({view_href(page, settings, **view)})")
 
 
 def model_summary(loaded: LoadedModel) -> dict[str, object]:

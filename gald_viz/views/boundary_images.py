@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
@@ -80,7 +79,7 @@ class PairedImages:
     def columns(self) -> list[str]:
         """The columns to show: the difference right after the image, then each run's values."""
         values = [c for r in self.runs for c in (r.f, r.miou)]
-        return ["image", *([self.delta] if self.delta else []), *values, "height", "width", "open"]
+        return ["image", *([self.delta] if self.delta else []), *values, "height", "width"]
 
     def sorted(self, column: str, descending: bool) -> pd.DataFrame:
         """The rows sorted by one column (NaN last)."""
@@ -146,9 +145,6 @@ def paired_images(
         sort_by = out.delta
         out.summary = _summary(merged[a.f].to_numpy(), merged[b.f].to_numpy(), a, b)
         out.warning = _mismatch(frames, merged, cols)
-    merged["open"] = [
-        "compare?" + urlencode({"image": n, **out.pair, "threshold": px}) for n in merged["image"]
-    ]
     out.frame = merged.sort_values(sort_by, na_position="last", kind="stable").reset_index(drop=True)
     out.caption = _caption(cols, t, infos[0]["thresholds"], out.pair)
     return out
