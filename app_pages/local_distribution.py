@@ -52,6 +52,8 @@ view = local_view(
 
 for line in view.missing:
     st.info(line)
+for line in view.cautions:
+    st.warning(line)
 for line in compute.pair_report(settings).warnings:
     st.warning(line)
 

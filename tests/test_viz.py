@@ -326,3 +326,39 @@ def test_same_class_share_draws_ignore_cells_grey(scene):
     assert rgb[0, 0].tolist() == list(NO_VALUE_RGB)
     assert rgb[-1, -1].tolist() == heat_rgb(np.array([0.0]), cmap="RdYlGn")[0].tolist()
     assert all(t in static.bars for t in static.panels if "PCA" not in t and "prediction" not in t)
+
+
+def _literal_percentile(values: np.ndarray, q: float) -> float:
+    """Linear interpolation between the sorted values at rank q/100·(n−1), written out."""
+    v = sorted(float(x) for x in values.ravel())
+    rank = q / 100 * (len(v) - 1)
+    lo = int(rank)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (rank - lo) * (v[hi] - v[lo])
+
+
+def test_a_flat_ldv1_mask_is_shown_with_a_caution_and_a_varying_one_without(scene, one_thread):
+    from dataclasses import replace
+
+    from gald_viz.mechanisms.ldv1 import FLAT_SPREAD, mask_spread
+
+    image, label, _ = scene
+    model = build_model("aspp_ldv1", num_classes=19, head_channels=16, probes=False, aux=False).eval()
+    an = analyse(model, image, device="cpu")
+    c, h, w = an.ldv1_mask.shape
+    rng = np.random.default_rng(3)
+    flat = (0.6 + 0.01 * rng.random((c, h, w))).astype(np.float16)
+    varying = flat.copy()
+    varying[:, : h // 2] += np.float16(0.2)  # the top half opens: the channel mean spans 0.2
+    for mask, cautioned in ((flat, True), (varying, False)):
+        mean = mask.astype(np.float32).mean(0)
+        literal = _literal_percentile(mean, 95) - _literal_percentile(mean, 5)
+        assert mask_spread(mean) == pytest.approx(literal, abs=1e-9)
+        assert (literal < FLAT_SPREAD) == cautioned
+        shown = replace(an, ldv1_mask=mask, maps={**an.maps, "ldv1.mask": mean})
+        static = _ldv1_static(shown, image, label)
+        assert any(t.startswith("LDv1 mask: mean") for t in static.panels)  # the panel is still drawn
+        if cautioned:
+            assert len(static.cautions) == 1 and f"spans {literal:.3f}" in static.cautions[0]
+        else:
+            assert static.cautions == []

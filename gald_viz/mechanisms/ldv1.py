@@ -15,7 +15,31 @@ import numpy as np
 from gald_viz.mechanisms.bands import CellLabels
 from gald_viz.mechanisms.sums import CellSums, cell_sums
 
-__all__ = ["LDv1Stats", "ldv1_stats"]
+__all__ = ["FLAT_SPREAD", "LDv1Stats", "flat_mask_caution", "ldv1_stats", "mask_spread"]
+
+FLAT_SPREAD = 0.05
+"""A mask whose channel mean spans less than this between its 5th and 95th percentile over an image is
+*flat*: it scales every cell's context alike, and drawn on its data range it shows noise (issue 14: an
+LDv1 branch left at its initialisation spans about 0.02)."""
+
+
+def mask_spread(mean: np.ndarray) -> float:
+    """95th minus 5th percentile (linear interpolation) of the channel mean of M over the given cells."""
+    p05, p95 = np.percentile(np.asarray(mean, dtype=np.float64), [5, 95])
+    return float(p95 - p05)
+
+
+def flat_mask_caution(mean: np.ndarray) -> str | None:
+    """Why an LDv1 mask picture says nothing, when its channel mean is flat; None when it varies."""
+    spread = mask_spread(mean)
+    if spread >= FLAT_SPREAD:
+        return None
+    return (
+        f"The LDv1 mask barely varies over this image: the channel mean of M spans {spread:.3f} between its"
+        f" 5th and 95th percentile (under {FLAT_SPREAD}). Its panel is stretched to that range, so what it"
+        " shows is noise, not a learned gate; the mask branch of this model may not have learned"
+        " (`python scripts/branch_learning.py` shows how far it moved)."
+    )
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class LocalView:
     """Everything the Local distribution page shows for one clicked pixel, top to bottom."""
 
     missing: list[str]
+    cautions: list[str]
     prompt: str
     clickable: np.ndarray
     point: str
@@ -164,6 +165,7 @@ def local_view(
     titles = list(view.panels)
     return LocalView(
         missing=[f"`{model_name}`: {line}" for line in static.missing],
+        cautions=[f"`{model_name}`: {line}" for line in static.cautions],
         prompt="**Click the image** to inspect a pixel"
         + (" (LDv2 window drawn in place)." if view.affinity else "."),
         clickable=view.clickable,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from gald_viz.analysis import AffinityView, Analysis, affinity_at
 from gald_viz.data.label_set import CITYSCAPES, LabelSet
+from gald_viz.mechanisms.ldv1 import flat_mask_caution
 from gald_viz.viz import affinity as aff
 from gald_viz.viz.features import (
     channel_mean,
@@ -113,6 +114,7 @@ class StaticPanels:
         base: the picture the user clicks (image, prediction or GT blended on it).
         panels: title → picture (GA stage prediction, GA features, LDv1 mask, affinity maps).
         missing: what the model lacks, one sentence each (shown instead of those panels).
+        cautions: why a panel shown says less than it seems to (a flat LDv1 mask), one sentence each.
         bars: title → the colour bar of that panel's scale (continuous maps only), stacked under it
             after the crosshair is drawn.
     """
@@ -120,6 +122,7 @@ class StaticPanels:
     base: np.ndarray
     panels: dict[str, np.ndarray] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    cautions: list[str] = field(default_factory=list)
     bars: dict[str, np.ndarray] = field(default_factory=dict)
 
     def scalar(
@@ -210,6 +213,8 @@ def static_panels(
         out.scalar(
             "LDv1 mask: mean of M over channels (Fig. 7), data range", mean, lo, hi, "magma", "M", size
         )
+        if caution := flat_mask_caution(mean):
+            out.cautions.append(caution)
         if mask_channel is not None:
             m = one_channel(analysis.ldv1_mask, mask_channel)
             lo, hi = data_range(m)
