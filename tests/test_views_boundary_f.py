@@ -1,6 +1,5 @@
 """The Boundary F-scores page's view, without Streamlit: row blocks, differences, per-image links, curves."""
 
-
 import numpy as np
 import pytest
 
