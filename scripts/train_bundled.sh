@@ -18,7 +18,8 @@
 #            model's evaluation on the same scenes (per-class IoU, the floors); then the cards and the app's
 #            default pair.
 # Every run writes OUT.log and, every --save-every iterations, a resume sidecar: an interrupted stage
-# continues with RESUME=1 (the same command plus --resume OUT.resume.safetensors).
+# continues with RESUME=1 (the same command plus --resume OUT.resume.safetensors), which also skips runs
+# whose OUT is written (a run writes OUT only when it finishes).
 # scripts/branch_learning.py CHECKPOINT prints how far each branch moved and its gradient share.
 #
 # Usage: bash scripts/train_bundled.sh [RUNS_DIR]            (default runs/v2)
@@ -38,9 +39,10 @@ common=(--data synthcity --scale 0.75 1.5 --wd 1e-4 --threads "$THREADS" "${opti
 
 wants() { [[ " $STAGES " == *" $1 "* ]]; }
 picked() { [[ " ${MODELS[*]} " == *" $1 "* ]]; }
-train() {  # train OUT ARGS...: resumes from OUT's sidecar when RESUME=1 and it exists
+train() {  # train OUT ARGS...: with RESUME=1, skips a finished OUT and resumes from OUT's sidecar
   local out=$1 sidecar=${1%.safetensors}.resume.safetensors
   shift
+  if [[ ${RESUME:-0} == 1 && -f $out ]]; then echo "finished already: $out (RESUME=1 skips it)"; return; fi
   if [[ ${RESUME:-0} == 1 && -f $sidecar ]]; then set -- "$@" --resume "$sidecar"; fi
   python -m gald_viz.train --out "$out" "$@"
 }

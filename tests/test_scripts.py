@@ -38,3 +38,21 @@ def test_the_label_set_examples_are_what_their_script_writes(tmp_path):
     assert written == ["ade20k-150.json", "cityscapes-categories.json", "five-class.csv", "five-class.json"]
     for name in written:
         assert (tmp_path / "ex" / name).read_bytes() == (ROOT / "docs" / "examples" / name).read_bytes(), name
+
+
+def test_train_bundled_with_resume_skips_a_finished_run(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "fcn.safetensors").write_bytes(b"finished")  # a run writes OUT only when it finishes
+    env = {**os.environ, "RESUME": "1", "STAGES": "fcn"}
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "train_bundled.sh"), str(runs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"finished already: {runs / 'fcn.safetensors'}" in done.stdout
+    assert (runs / "fcn.safetensors").read_bytes() == b"finished"
+    assert sorted(p.name for p in runs.iterdir()) == ["fcn.safetensors"]  # nothing trained, no log
