@@ -114,3 +114,44 @@ def test_branch_learning_of_reads_the_record_or_rebuilds_the_seed_init(tmp_path)
         and "LDv1 mask W_d" in printed
         and "gradients summed over 2 iterations" in printed
     )
+
+
+def test_a_run_in_progress_reports_its_branch_learning_from_the_sidecar(tmp_path):
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    config = tiny_config(tmp_path, iters=6, save_every=4)
+    train(config, progress=False)
+    sidecar = resume_path(config.out)
+    meta, _ = load_resume(sidecar)
+    assert meta["iteration"] == 4
+    weights = {
+        k.removeprefix("model."): v for k, v in load_file(str(sidecar)).items() if k.startswith("model.")
+    }
+    init = seed_init(config)
+    from gald_viz.train.branches import sidecar_branch_learning
+
+    report, source, arch = sidecar_branch_learning(sidecar)
+    assert arch == config.arch and "iteration 4 of 6" in source
+    for branch, row in report["branches"].items():
+        names = [n for n in init if branch_of(n) == branch]
+        moved = math.sqrt(sum(float((weights[n].double() - init[n].double()).pow(2).sum()) for n in names))
+        assert row["distance"] == pytest.approx(moved, rel=1e-9), branch
+    assert report["grad_steps"] == 4 and sum(
+        r["grad_share"] for r in report["branches"].values()
+    ) == pytest.approx(1)
+    printed = subprocess.run(
+        [sys.executable, "scripts/branch_learning.py", str(sidecar)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "iteration 4 of 6" in printed and "gradients summed over 4 iterations" in printed
+    bad = tmp_path / "x.resume.safetensors"
+    bad.write_bytes(b"not a sidecar")
+    done = subprocess.run(
+        [sys.executable, "scripts/branch_learning.py", str(bad)], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and str(bad) in done.stderr and "not a safetensors resume file" in done.stderr

@@ -12,8 +12,10 @@ sidecar, and the finished checkpoint's metadata holds the report (:data:`METADAT
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 import torch
 
@@ -159,6 +161,31 @@ def branch_learning_of(model: torch.nn.Module) -> tuple[dict | None, str]:
     report = tracker.report(model)
     report["grad_steps"] = 0
     return report, f"distances from the rebuilt initialisation of seed {meta['seed']}; gradients not recorded"
+
+
+def sidecar_branch_learning(path: str | Path) -> tuple[dict | None, str, str]:
+    """The branch report of a run in progress, from its resume sidecar: ``(report, source, arch)``.
+
+    The sidecar holds the model, the initial parameters and the gradient sums up to its iteration, so the
+    report is the one the finished checkpoint would record if the run stopped there.
+
+    Raises:
+        TrainError: not a readable sidecar of :mod:`gald_viz.train` (the message names the file).
+    """
+    from gald_viz.train.config import TrainConfig
+    from gald_viz.train.loop import build_run_model
+    from gald_viz.train.resume import load_resume
+
+    meta, tensors = load_resume(path)
+    config = TrainConfig.from_dict(meta["config"])
+    model = build_run_model(config, logging.getLogger(__name__), resuming=True)
+    model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    where = f"in progress: iteration {meta['iteration']} of {config.iters}, read from the resume sidecar"
+    state = tracker_state(tensors)
+    if state is None:
+        return None, where + " (written before runs kept their initial weights)", config.arch
+    steps, since = meta.get("branch_grad_steps", 0), meta.get("branch_grad_since", 0)
+    return BranchTracker(model, state, steps=steps, since=since).report(model), where, config.arch
 
 
 def format_branch_report(report: dict) -> str:
