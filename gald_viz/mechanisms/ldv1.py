@@ -15,7 +15,7 @@ import numpy as np
 from gald_viz.mechanisms.bands import CellLabels
 from gald_viz.mechanisms.sums import CellSums, cell_sums
 
-__all__ = ["FLAT_SPREAD", "LDv1Stats", "flat_mask_caution", "ldv1_stats", "mask_spread"]
+__all__ = ["FLAT_SPREAD", "LDv1Stats", "ldv1_stats", "mask_percentiles", "mask_spread"]
 
 FLAT_SPREAD = 0.05
 """A mask whose channel mean spans less than this between its 5th and 95th percentile over an image is
@@ -23,23 +23,17 @@ FLAT_SPREAD = 0.05
 LDv1 branch left at its initialisation spans about 0.02)."""
 
 
-def mask_spread(mean: np.ndarray) -> float:
-    """95th minus 5th percentile (linear interpolation) of the channel mean of M over the given cells."""
+def mask_percentiles(mean: np.ndarray) -> tuple[float, float]:
+    """5th and 95th percentile (linear interpolation, ``numpy.percentile``) of the channel mean of M over
+    the given cells."""
     p05, p95 = np.percentile(np.asarray(mean, dtype=np.float64), [5, 95])
-    return float(p95 - p05)
+    return float(p05), float(p95)
 
 
-def flat_mask_caution(mean: np.ndarray) -> str | None:
-    """Why an LDv1 mask picture says nothing, when its channel mean is flat; None when it varies."""
-    spread = mask_spread(mean)
-    if spread >= FLAT_SPREAD:
-        return None
-    return (
-        f"The LDv1 mask barely varies over this image: the channel mean of M spans {spread:.3f} between its"
-        f" 5th and 95th percentile (under {FLAT_SPREAD}). Its panel is stretched to that range, so what it"
-        " shows is noise, not a learned gate; the mask branch of this model may not have learned"
-        " (`python scripts/branch_learning.py` shows how far it moved)."
-    )
+def mask_spread(mean: np.ndarray) -> float:
+    """95th minus 5th percentile of the channel mean of M over the given cells (:func:`mask_percentiles`)."""
+    p05, p95 = mask_percentiles(mean)
+    return p95 - p05
 
 
 @dataclass(frozen=True)
@@ -73,5 +67,5 @@ def ldv1_stats(mask: np.ndarray, cells: CellLabels) -> LDv1Stats:
     if mask.ndim != 3 or mask.shape[1:] != cells.cls.shape:
         raise ValueError(f"mask has shape {mask.shape}, expected C×{cells.cls.shape}")
     mean = mask.astype(np.float64).mean(axis=0)
-    p05, p95 = np.percentile(mean[cells.label >= 0], [5, 95]) if (cells.label >= 0).any() else (np.nan,) * 2
-    return LDv1Stats(sums=cell_sums(("mask_mean",), mean[None], cells), p05=float(p05), p95=float(p95))
+    p05, p95 = mask_percentiles(mean[cells.label >= 0]) if (cells.label >= 0).any() else (np.nan,) * 2
+    return LDv1Stats(sums=cell_sums(("mask_mean",), mean[None], cells), p05=p05, p95=p95)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gald_viz.analysis import AffinityView, Analysis, affinity_at
 from gald_viz.data.label_set import CITYSCAPES, LabelSet
-from gald_viz.mechanisms.ldv1 import flat_mask_caution
+from gald_viz.mechanisms.ldv1 import FLAT_SPREAD, mask_spread
 from gald_viz.viz import affinity as aff
 from gald_viz.viz.features import (
     channel_mean,
@@ -213,7 +213,7 @@ def static_panels(
         out.scalar(
             "LDv1 mask: mean of M over channels (Fig. 7), data range", mean, lo, hi, "magma", "M", size
         )
-        if caution := flat_mask_caution(mean):
+        if caution := _flat_mask_caution(mean):
             out.cautions.append(caution)
         if mask_channel is not None:
             m = one_channel(analysis.ldv1_mask, mask_channel)
@@ -316,4 +316,17 @@ def click_view(
         )
     return ClickView(
         chain=chain, clickable=clickable, panels=panels, affinity=view, crop=crop, table=table, values=values
+    )
+
+
+def _flat_mask_caution(mean: np.ndarray) -> str | None:
+    """Why an LDv1 mask picture says nothing, when its channel mean is flat; None when it varies."""
+    spread = mask_spread(mean)
+    if spread >= FLAT_SPREAD:
+        return None
+    return (
+        f"The LDv1 mask barely varies over this image: the channel mean of M spans {spread:.3f} between its"
+        f" 5th and 95th percentile (under {FLAT_SPREAD}). Its panel is stretched to that range, so what it"
+        " shows is noise, not a learned gate; the mask branch of this model may not have learned"
+        " (`python scripts/branch_learning.py` shows how far it moved)."
     )
