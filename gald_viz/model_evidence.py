@@ -20,8 +20,10 @@ from typing import NamedTuple
 
 from gald_viz.metrics.conventions import DEFAULT_THRESHOLDS, PAPER_RADII_PX
 
-EVIDENCE_DATA = "synthcity:val:count=100,seed=4242"
-"""The unseen scenes of the evidence: SynthCity val, seed 4242 (no training or validation uses it)."""
+EVIDENCE_SEED = 4242
+"""The seed of the evidence's SynthCity val scenes; no training or validation uses it."""
+EVIDENCE_DATA = f"synthcity:val:count=100,seed={EVIDENCE_SEED}"
+"""The unseen scenes of the evidence: the first 100 SynthCity val scenes of :data:`EVIDENCE_SEED`."""
 
 
 class Pair(NamedTuple):

@@ -5,6 +5,9 @@ to its weights.
 
 Run: python scripts/branch_learning.py synthcity/aspp_ldv1 [more checkpoints or paths]
 A run still in progress: python scripts/branch_learning.py runs/v2/aspp_ldv1.resume.safetensors
+With --mask-spread N it also runs an LDv1 model on N unseen SynthCity val scenes (seed 4242, the evidence's)
+and prints, per scene, the spread of the LDv1 mask's channel mean (5th-95th percentile, the app's flat-mask
+test) beside the median spread of its single channels.
 """
 
 import argparse
@@ -17,8 +20,34 @@ from gald_viz.train.branches import (  # noqa: E402
     branch_learning_of,
     format_branch_report,
     sidecar_branch_learning,
+    sidecar_model,
 )
 from gald_viz.train.config import TrainError  # noqa: E402
+
+
+def mask_spread_lines(model, scenes: int) -> list[str]:
+    """Per unseen scene, the spread of the LDv1 mask's channel mean and the median channel's spread."""
+    import numpy as np
+
+    from gald_viz.analysis import analyse
+    from gald_viz.data.synthcity import generate
+    from gald_viz.mechanisms.ldv1 import FLAT_SPREAD, channel_spreads, mask_percentiles
+    from gald_viz.model_evidence import EVIDENCE_SEED
+
+    lines = []
+    for index in range(scenes):
+        analysis = analyse(model, generate(index, "val", seed=EVIDENCE_SEED).image, device="cpu")
+        if analysis.ldv1_mask is None:
+            return ["no LDv1 mask: nothing to measure"]
+        mask = analysis.ldv1_mask.astype(np.float32)
+        p05, p95 = mask_percentiles(mask.mean(axis=0))
+        verdict = "flat" if p95 - p05 < FLAT_SPREAD else "varies"
+        lines.append(
+            f"LDv1 mask, val seed {EVIDENCE_SEED} scene {index}: channel mean {p05:.3f}-{p95:.3f}"
+            f" (spread {p95 - p05:.3f}, {verdict} against {FLAT_SPREAD}); median channel spread"
+            f" {float(np.median(channel_spreads(mask))):.3f}"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,12 +57,20 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         help="bundled name (synthcity/NAME), checkpoint path, or a run's OUT.resume.safetensors sidecar",
     )
+    parser.add_argument(
+        "--mask-spread",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure the LDv1 mask's spread on N unseen SynthCity val scenes (default 0: not)",
+    )
     args = parser.parse_args(argv)
     status = 0
     for name in args.checkpoints:
         try:
             if name.endswith(".resume.safetensors"):
                 report, source, arch = sidecar_branch_learning(name)
+                model = sidecar_model(name)[0] if args.mask_spread else None
             else:
                 model = load_model(name, num_classes=None)
                 (report, source), arch = branch_learning_of(model), model.arch
@@ -44,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ({arch}): {source}")
         if report is not None:
             print(format_branch_report(report))
+        if args.mask_spread:
+            print("\n".join(mask_spread_lines(model, args.mask_spread)))
         print()
     return status
 

@@ -155,3 +155,50 @@ def test_a_run_in_progress_reports_its_branch_learning_from_the_sidecar(tmp_path
         [sys.executable, "scripts/branch_learning.py", str(bad)], capture_output=True, text=True
     )
     assert done.returncode == 1 and str(bad) in done.stderr and "not a safetensors resume file" in done.stderr
+
+
+def literal_percentile(values, q: float) -> float:
+    """numpy's default (linear) percentile, by hand: sort, then interpolate at q/100·(n−1)."""
+    ordered = sorted(float(v) for v in values)
+    at = q / 100 * (len(ordered) - 1)
+    low = math.floor(at)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+
+
+def test_branch_learning_measures_the_ldv1_mask_spread_on_unseen_scenes(tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from gald_viz.analysis import analyse
+    from gald_viz.data.synthcity import generate
+    from gald_viz.train.branches import sidecar_model
+
+    config = tiny_config(tmp_path, iters=6, save_every=4)
+    train(config, progress=False)
+    sidecar = resume_path(config.out)
+    printed = subprocess.run(
+        [sys.executable, "scripts/branch_learning.py", str(sidecar), "--mask-spread", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(
+        r"scene 0: channel mean (\d\.\d{3})-(\d\.\d{3}) \(spread (\d\.\d{3}), (flat|varies) against 0\.05\);"
+        r" median channel spread (\d\.\d{3})",
+        printed,
+    )
+    assert found, printed
+    mask = analyse(sidecar_model(sidecar)[0], generate(0, "val", seed=4242).image, device="cpu").ldv1_mask
+    mask = mask.astype(np.float32)
+    cells = mask.reshape(mask.shape[0], -1)
+    mean = [sum(float(c) for c in column) / len(column) for column in cells.T.astype(np.float64)]
+    p05, p95 = literal_percentile(mean, 5), literal_percentile(mean, 95)
+    spreads = sorted(literal_percentile(ch, 95) - literal_percentile(ch, 5) for ch in cells)
+    middle = len(spreads) // 2
+    median = spreads[middle] if len(spreads) % 2 else (spreads[middle - 1] + spreads[middle]) / 2
+    assert [float(found[i]) for i in (1, 2, 3, 5)] == pytest.approx([p05, p95, p95 - p05, median], abs=1.5e-3)
+    assert found[4] == ("flat" if p95 - p05 < 0.05 else "varies")

@@ -15,7 +15,7 @@ import numpy as np
 from gald_viz.mechanisms.bands import CellLabels
 from gald_viz.mechanisms.sums import CellSums, cell_sums
 
-__all__ = ["FLAT_SPREAD", "LDv1Stats", "ldv1_stats", "mask_percentiles", "mask_spread"]
+__all__ = ["FLAT_SPREAD", "LDv1Stats", "channel_spreads", "ldv1_stats", "mask_percentiles", "mask_spread"]
 
 FLAT_SPREAD = 0.05
 """A mask whose channel mean spans less than this between its 5th and 95th percentile over an image is
@@ -33,6 +33,15 @@ def mask_percentiles(mean: np.ndarray) -> tuple[float, float]:
 def mask_spread(mean: np.ndarray) -> float:
     """95th minus 5th percentile of the channel mean of M over the given cells (:func:`mask_percentiles`)."""
     p05, p95 = mask_percentiles(mean)
+    return p95 - p05
+
+
+def channel_spreads(mask: np.ndarray) -> np.ndarray:
+    """Per channel of M (C×h×w), its 95th minus 5th percentile over the cells: how much each channel gates
+    on its own, beside :func:`mask_spread` of their mean (channels that vary but not together leave the
+    mean flat)."""
+    flat = np.asarray(mask, dtype=np.float64).reshape(mask.shape[0], -1)
+    p05, p95 = np.percentile(flat, [5, 95], axis=1)
     return p95 - p05
 
 

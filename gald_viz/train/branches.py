@@ -163,11 +163,8 @@ def branch_learning_of(model: torch.nn.Module) -> tuple[dict | None, str]:
     return report, f"distances from the rebuilt initialisation of seed {meta['seed']}; gradients not recorded"
 
 
-def sidecar_branch_learning(path: str | Path) -> tuple[dict | None, str, str]:
-    """The branch report of a run in progress, from its resume sidecar: ``(report, source, arch)``.
-
-    The sidecar holds the model, the initial parameters and the gradient sums up to its iteration, so the
-    report is the one the finished checkpoint would record if the run stopped there.
+def sidecar_model(path: str | Path) -> tuple[torch.nn.Module, dict, dict, str]:
+    """The model of a run in progress, from its resume sidecar: ``(model, meta, tensors, arch)``.
 
     Raises:
         TrainError: not a readable sidecar of :mod:`gald_viz.train` (the message names the file).
@@ -180,12 +177,26 @@ def sidecar_branch_learning(path: str | Path) -> tuple[dict | None, str, str]:
     config = TrainConfig.from_dict(meta["config"])
     model = build_run_model(config, logging.getLogger(__name__), resuming=True)
     model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
-    where = f"in progress: iteration {meta['iteration']} of {config.iters}, read from the resume sidecar"
+    return model, meta, tensors, config.arch
+
+
+def sidecar_branch_learning(path: str | Path) -> tuple[dict | None, str, str]:
+    """The branch report of a run in progress, from its resume sidecar: ``(report, source, arch)``.
+
+    The sidecar holds the model, the initial parameters and the gradient sums up to its iteration, so the
+    report is the one the finished checkpoint would record if the run stopped there.
+
+    Raises:
+        TrainError: not a readable sidecar of :mod:`gald_viz.train` (the message names the file).
+    """
+    model, meta, tensors, arch = sidecar_model(path)
+    iters = meta["config"]["iters"]
+    where = f"in progress: iteration {meta['iteration']} of {iters}, read from the resume sidecar"
     state = tracker_state(tensors)
     if state is None:
-        return None, where + " (written before runs kept their initial weights)", config.arch
+        return None, where + " (written before runs kept their initial weights)", arch
     steps, since = meta.get("branch_grad_steps", 0), meta.get("branch_grad_since", 0)
-    return BranchTracker(model, state, steps=steps, since=since).report(model), where, config.arch
+    return BranchTracker(model, state, steps=steps, since=since).report(model), where, arch
 
 
 def format_branch_report(report: dict) -> str:
