@@ -67,6 +67,13 @@ def command(pair: Pair, folder: Path | str = "results/evidence") -> str:
     )
 
 
+def commands_for(models) -> list[str]:
+    """The commands of the pairs whose two models are both among ``models`` (bundled names without
+    ``synthcity/``), in :data:`PAIRS` order: the evidence that can be measured while others still train."""
+    picked = set(models)
+    return [command(pair) for pair in PAIRS if {pair.ga, pair.gald} <= picked]
+
+
 def load_reports(folder: Path) -> dict[Pair, dict]:
     """Every pair's report from ``folder``, checked to be of that pair's models."""
     reports = {}

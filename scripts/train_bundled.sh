@@ -26,6 +26,8 @@
 #
 # Usage: bash scripts/train_bundled.sh [RUNS_DIR]            (default runs/v2)
 #        STAGES="ga probes" MODELS="aspp_ldv1" bash scripts/train_bundled.sh
+# MODELS picks the models of every stage: copy copies those, evidence runs the pairs of two picked models
+# (STAGES="copy evidence" MODELS="fcn aspp aspp_ldv1" while the others still train).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-runs/v2}
@@ -74,18 +76,19 @@ if wants probes; then
 fi
 if wants copy; then
   mkdir -p gald_viz/bundled/synthcity
-  for name in "${ALL[@]}"; do
+  for name in "${MODELS[@]}"; do
     cp "$RUNS/probes/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"
   done
 fi
 if wants evidence; then  # the mechanism jobs store each model's plain run too, so `model` then reuses it
-  python - <<'PY' | while read -r line; do eval "$line --device cpu"; done
-from gald_viz.model_evidence import PAIRS, command
-for pair in PAIRS:
-    print(command(pair))
+  python - "${MODELS[@]}" <<'PY' | while read -r line; do eval "$line --device cpu"; done
+import sys
+from gald_viz.model_evidence import commands_for
+for line in commands_for(sys.argv[1:]):
+    print(line)
 PY
   eval_data=$(python -c "from gald_viz.model_cards import EVAL_DATA; print(EVAL_DATA)")
-  for name in "${ALL[@]}"; do
+  for name in "${MODELS[@]}"; do
     python -m gald_viz.evaluate model --model "synthcity/$name" --data "$eval_data" --device cpu
   done
 fi

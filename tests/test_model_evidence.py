@@ -15,6 +15,7 @@ from gald_viz.model_evidence import (
     PAIRS,
     EvidenceError,
     command,
+    commands_for,
     default_pair,
     load_reports,
     pct,
@@ -114,3 +115,12 @@ def test_load_reports_names_the_missing_or_wrong_file(report, tmp_path):
     report_path(tmp_path, PAIRS[0]).write_text(json.dumps(as_pair(report, PAIRS[1])))
     with pytest.raises(EvidenceError, match="not of fcn/aspp"):
         load_reports(tmp_path)
+
+
+def test_the_evidence_measurable_so_far_is_the_pairs_of_two_picked_models():
+    done = commands_for(["fcn", "aspp", "aspp_ldv1"])
+    assert done == [command(PAIRS[0]), command(PAIRS[1])]
+    assert "--ga synthcity/fcn --gald synthcity/aspp " in done[0]
+    assert "--ga synthcity/aspp --gald synthcity/aspp_ldv1 " in done[1]
+    assert commands_for(["aspp_ldv2", "cgnl_ldv1"]) == []  # each lacks its reference
+    assert commands_for(["fcn", "aspp", "aspp_ldv1", "aspp_ldv2", "cgnl_ldv1"]) == [command(p) for p in PAIRS]
