@@ -19,8 +19,8 @@ from gald_viz.checkpoints import CheckpointError, load_model  # noqa: E402
 from gald_viz.train.branches import (  # noqa: E402
     branch_learning_of,
     format_branch_report,
-    sidecar_branch_learning,
     sidecar_model,
+    sidecar_report,
 )
 from gald_viz.train.config import TrainError  # noqa: E402
 
@@ -39,13 +39,12 @@ def mask_spread_lines(model, scenes: int) -> list[str]:
         analysis = analyse(model, generate(index, "val", seed=EVIDENCE_SEED).image, device="cpu")
         if analysis.ldv1_mask is None:
             return ["no LDv1 mask: nothing to measure"]
-        mask = analysis.ldv1_mask.astype(np.float32)
-        p05, p95 = mask_percentiles(mask.mean(axis=0))
+        p05, p95 = mask_percentiles(analysis.maps["ldv1.mask"])  # the channel mean the app draws
         verdict = "flat" if p95 - p05 < FLAT_SPREAD else "varies"
         lines.append(
             f"LDv1 mask, val seed {EVIDENCE_SEED} scene {index}: channel mean {p05:.3f}-{p95:.3f}"
             f" (spread {p95 - p05:.3f}, {verdict} against {FLAT_SPREAD}); median channel spread"
-            f" {float(np.median(channel_spreads(mask))):.3f}"
+            f" {float(np.median(channel_spreads(analysis.ldv1_mask))):.3f}"
         )
     return lines
 
@@ -69,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.checkpoints:
         try:
             if name.endswith(".resume.safetensors"):
-                report, source, arch = sidecar_branch_learning(name)
-                model = sidecar_model(name)[0] if args.mask_spread else None
+                model, meta, tensors, arch = sidecar_model(name)
+                report, source = sidecar_report(model, meta, tensors)
             else:
                 model = load_model(name, num_classes=None)
                 (report, source), arch = branch_learning_of(model), model.arch

@@ -190,13 +190,18 @@ def sidecar_branch_learning(path: str | Path) -> tuple[dict | None, str, str]:
         TrainError: not a readable sidecar of :mod:`gald_viz.train` (the message names the file).
     """
     model, meta, tensors, arch = sidecar_model(path)
+    return (*sidecar_report(model, meta, tensors), arch)
+
+
+def sidecar_report(model: torch.nn.Module, meta: dict, tensors: dict) -> tuple[dict | None, str]:
+    """``(report, source)`` of a sidecar already read by :func:`sidecar_model`."""
     iters = meta["config"]["iters"]
     where = f"in progress: iteration {meta['iteration']} of {iters}, read from the resume sidecar"
     state = tracker_state(tensors)
     if state is None:
-        return None, where + " (written before runs kept their initial weights)", arch
+        return None, where + " (written before runs kept their initial weights)"
     steps, since = meta.get("branch_grad_steps", 0), meta.get("branch_grad_since", 0)
-    return BranchTracker(model, state, steps=steps, since=since).report(model), where, arch
+    return BranchTracker(model, state, steps=steps, since=since).report(model), where
 
 
 def format_branch_report(report: dict) -> str:
