@@ -55,10 +55,6 @@ PRESETS: dict[str, Preset] = {
     "official_bgr": Preset(True, 1.0, (104.00698793, 116.66876762, 122.67891434), (1.0, 1.0, 1.0)),
 }
 
-#: ``mode="auto"`` also slides a model declaring whole-image evaluation over images with more pixels than
-#: this (1024×2048 whole-image forwards of ResNet models need several GB), so memory stays bounded.
-AUTO_SLIDE_PIXELS = 1024 * 1024
-
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA when available, else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` as given.
@@ -247,7 +243,7 @@ def predict_logits(
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         mode: ``"whole"`` (one forward), ``"slide"`` (tiles averaged, official evaluation) or ``"auto"``
             (``model.evaluation.mode``; a ``"whole"`` model still slides when the resized image has more
-            than :data:`AUTO_SLIDE_PIXELS` pixels).
+            than ``model.evaluation.max_whole_pixels`` pixels, its memory bound).
         tile: tile side for sliding, in resized-image pixels (default ``model.evaluation.tile``, 832).
         stride: tile step (default ``model.evaluation.stride`` when ``tile`` is not given, else
             ceil(tile·2/3); 555 for 832).
@@ -306,7 +302,8 @@ def forward_input(
     channels_last = channels_last and dev.type == "cuda"
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    too_big = x.shape[2] * x.shape[3] > AUTO_SLIDE_PIXELS
+    limit = declared.max_whole_pixels
+    too_big = limit is not None and x.shape[2] * x.shape[3] > limit
     slide = mode == "slide" or (mode == "auto" and (declared.mode == "slide" or too_big))
     # Under the model's lock: another thread's FeatureRecorder must not see this forward.
     with model_lock(model):

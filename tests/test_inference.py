@@ -108,13 +108,45 @@ def test_whole_and_slide_agree_on_a_smooth_image() -> None:
     np.testing.assert_allclose(whole[0].numpy(), red_logit(image), atol=0.05)
 
 
-def test_auto_mode_slides_large_images(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_mode_slides_inputs_over_the_models_limit() -> None:
     model = CellSampler()
-    monkeypatch.setattr(inference, "AUTO_SLIDE_PIXELS", 100 * 100)
+    model.evaluation = Evaluation("whole", max_whole_pixels=100 * 100)
     predict_logits(model, ramp(90, 100), device="cpu")
     assert len(model.seen) == 1
     predict_logits(model, ramp(90, 120), device="cpu", tile=64)
     assert len(model.seen) > 2
+    before = len(model.seen)
+    model.evaluation = Evaluation("whole", max_whole_pixels=None)
+    predict_logits(model, ramp(900, 1200), device="cpu", tile=64)
+    assert model.seen[before:] == [(900, 1200)]
+
+
+def _forwards_at(model: SegmentationModel, size: tuple[int, int]) -> list[tuple[int, int]]:
+    """The input sizes of the forwards ``predict_logits`` runs on an image of ``size`` (forward stubbed:
+    the real one is too slow at 1024×2048 for a test)."""
+    seen: list[tuple[int, int]] = []
+
+    def stub_forward(x: torch.Tensor) -> torch.Tensor:
+        seen.append(tuple(x.shape[2:]))
+        return torch.zeros(1, model.num_classes, (x.shape[2] - 1) // 8 + 1, (x.shape[3] - 1) // 8 + 1)
+
+    model.forward = stub_forward
+    predict_logits(model, np.zeros((*size, 3), np.uint8), device="cpu")
+    return seen
+
+
+def test_small_backbone_models_run_full_resolution_whole() -> None:
+    """The bundled models (small backbone, input_scale 1.0) take 1024×2048 in one forward, as the mechanism
+    statistics need; a ResNet zoo model slides there to bound its memory, and runs 1024×1024 whole."""
+    small = build_model("aspp_ldv2", num_classes=3, input_scale=1.0)
+    assert _forwards_at(small, (1024, 2048)) == [(1024, 2048)]
+    assert len(_forwards_at(small, (2048, 2560))) > 1  # past the small backbone's own bound
+    with torch.device("meta"):
+        resnet = build_model("aspp", num_classes=3, backbone="resnet50", input_scale=1.0)
+    resnet.to_empty(device="cpu")
+    assert _forwards_at(resnet, (1024, 1024)) == [(1024, 1024)]
+    # 832² tiles at stride 555: rows 0, 192 × columns 0, 555, 1110, 1216.
+    assert _forwards_at(resnet, (1024, 2048)) == [(832, 832)] * 8
 
 
 def test_input_scale_resizes_first_and_returns_native_size() -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gald_viz.models.contract import WHOLE_PIXELS_LIMIT
+
 NormLayer = Callable[[int], nn.Module]
 
 
@@ -107,21 +109,25 @@ class Bottleneck(nn.Module):
 
 @dataclass(frozen=True)
 class BackboneConfig:
-    """Shape of a :class:`DilatedResNet`: block type, blocks per stage, widths, multi-grid."""
+    """Shape of a :class:`DilatedResNet`: block type, blocks per stage, widths, multi-grid, and the largest
+    input a model on it runs as one whole forward (``Evaluation.max_whole_pixels``)."""
 
     block: str
     depths: tuple[int, int, int, int]
     widths: tuple[int, int, int, int]
     stem_widths: tuple[int, int, int]
     multi_grid: tuple[int, ...] | None
+    max_whole_pixels: int = WHOLE_PIXELS_LIMIT
 
 
 #: Named backbones. ``resnet50``/``resnet101`` are the official GALD-Net layout; ``small`` is sized so a
-#: whole bundled model (head width 128, LDv2, probes, aux) has ~1.3 M parameters and runs on 2 CPU cores.
+#: whole bundled model (head width 128, LDv2, probes, aux) has ~1.3 M parameters and runs on 2 CPU cores;
+#: its models run a 1024×2048 image whole (the bundled ``aspp_ldv2``: 852 MB peak RSS on the CPU, one
+#: forward, as the mechanism statistics need), up to 2048×2048 pixels.
 BACKBONES: dict[str, BackboneConfig] = {
     "resnet50": BackboneConfig("bottleneck", (3, 4, 6, 3), (64, 128, 256, 512), (64, 64, 128), (1, 2, 4)),
     "resnet101": BackboneConfig("bottleneck", (3, 4, 23, 3), (64, 128, 256, 512), (64, 64, 128), (1, 2, 4)),
-    "small": BackboneConfig("basic", (1, 1, 1, 1), (24, 48, 96, 128), (16, 16, 32), None),
+    "small": BackboneConfig("basic", (1, 1, 1, 1), (24, 48, 96, 128), (16, 16, 32), None, 2048 * 2048),
 }
 
 _BLOCKS: dict[str, type[BasicBlock] | type[Bottleneck]] = {"basic": BasicBlock, "bottleneck": Bottleneck}

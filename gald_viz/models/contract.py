@@ -18,6 +18,9 @@ from torch import nn
 #: Tile side of the official GALD-Net sliding-window evaluation, and its step ceil(832·2/3) = 555.
 OFFICIAL_TILE = 832
 OFFICIAL_STRIDE = math.ceil(OFFICIAL_TILE * 2 / 3)
+#: Default :attr:`Evaluation.max_whole_pixels`: a whole 1024×2048 forward of a ResNet-50/101 model needs
+#: several GB, so such models slide over larger inputs and memory stays bounded.
+WHOLE_PIXELS_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,14 @@ class Evaluation:
         mode: ``"whole"`` (one forward per image) or ``"slide"`` (tiles averaged, the official evaluation).
         tile: tile side in model-input pixels when sliding.
         stride: step between tiles.
+        max_whole_pixels: a ``"whole"`` model still slides over model inputs with more pixels than this
+            (its memory bound; None: never).
     """
 
     mode: Literal["whole", "slide"]
     tile: int = OFFICIAL_TILE
     stride: int = OFFICIAL_STRIDE
+    max_whole_pixels: int | None = WHOLE_PIXELS_LIMIT
 
 
 class SegmentationModel(nn.Module):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gald_viz.models.backbone import DilatedResNet, NormLayer, build_backbone, conv_bn_relu
+from gald_viz.models.backbone import BACKBONES, DilatedResNet, NormLayer, build_backbone, conv_bn_relu
 from gald_viz.models.contract import Evaluation, SegmentationModel, TapInfo
 from gald_viz.models.registry import GA_HEADS, LD_MODULES
 
@@ -60,7 +60,6 @@ class GALDNet(SegmentationModel):
     #: Smallest image side ``inference`` feeds the model (smaller images are padded): keeps every
     #: feature map ≥ 9 cells so LDv1's stride-2 stack and the LDv2 window stay meaningful.
     min_input_size = 64
-    evaluation = Evaluation("whole")
 
     def __init__(
         self,
@@ -90,6 +89,10 @@ class GALDNet(SegmentationModel):
         hc = options["head_channels"]
 
         self.backbone: DilatedResNet = build_backbone(options["backbone"], norm_layer=norm_layer)
+        # One whole forward up to the backbone's memory bound (the mechanism statistics need one forward).
+        self.evaluation = Evaluation(
+            "whole", max_whole_pixels=BACKBONES[options["backbone"]].max_whole_pixels
+        )
         c_x = self.backbone.out_channels
         self.tap_backbone = nn.Identity()
         if ld_module is not None and ga_head is None:
