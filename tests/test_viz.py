@@ -350,7 +350,10 @@ def test_a_flat_ldv1_mask_is_shown_with_a_caution_and_a_varying_one_without(scen
     flat = (0.6 + 0.01 * rng.random((c, h, w))).astype(np.float16)
     varying = flat.copy()
     varying[:, : h // 2] += np.float16(0.2)  # the top half opens: the channel mean spans 0.2
-    for mask, cautioned in ((flat, True), (varying, False)):
+    apart = flat.copy()  # half the channels open at the top, the other half at the bottom: a flat mean
+    apart[: c // 2, : h // 2] += np.float16(0.2)
+    apart[c // 2 :, h // 2 :] += np.float16(0.2)
+    for mask, cautioned in ((flat, True), (varying, False), (apart, True)):
         mean = mask.astype(np.float32).mean(0)
         literal = _literal_percentile(mean, 95) - _literal_percentile(mean, 5)
         assert mask_spread(mean) == pytest.approx(literal, abs=1e-9)
@@ -358,7 +361,14 @@ def test_a_flat_ldv1_mask_is_shown_with_a_caution_and_a_varying_one_without(scen
         shown = replace(an, ldv1_mask=mask, maps={**an.maps, "ldv1.mask": mean})
         static = _ldv1_static(shown, image, label)
         assert any(t.startswith("LDv1 mask: mean") for t in static.panels)  # the panel is still drawn
-        if cautioned:
-            assert len(static.cautions) == 1 and f"spans {literal:.3f}" in static.cautions[0]
-        else:
+        if not cautioned:
             assert static.cautions == []
+            continue
+        assert len(static.cautions) == 1 and f"spans {literal:.3f}" in static.cautions[0]
+        channel = [
+            _literal_percentile(mask[k].astype(np.float32).ravel(), 95)
+            - _literal_percentile(mask[k].astype(np.float32).ravel(), 5)
+            for k in range(c)
+        ]
+        assert f"median channel spread {float(np.median(channel)):.3f}" in static.cautions[0]
+        assert "ldv1.mask=mean" in static.cautions[0]

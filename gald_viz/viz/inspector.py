@@ -18,7 +18,7 @@ import pandas as pd
 
 from gald_viz.analysis import AffinityView, Analysis, affinity_at
 from gald_viz.data.label_set import CITYSCAPES, LabelSet
-from gald_viz.mechanisms.ldv1 import FLAT_SPREAD, mask_spread
+from gald_viz.mechanisms.ldv1 import FLAT_SPREAD, channel_spreads, mask_spread
 from gald_viz.viz import affinity as aff
 from gald_viz.viz.features import (
     channel_mean,
@@ -213,7 +213,7 @@ def static_panels(
         out.scalar(
             "LDv1 mask: mean of M over channels (Fig. 7), data range", mean, lo, hi, "magma", "M", size
         )
-        if caution := _flat_mask_caution(mean):
+        if caution := _flat_mask_caution(mean, analysis.ldv1_mask):
             out.cautions.append(caution)
         if mask_channel is not None:
             m = one_channel(analysis.ldv1_mask, mask_channel)
@@ -319,14 +319,20 @@ def click_view(
     )
 
 
-def _flat_mask_caution(mean: np.ndarray) -> str | None:
-    """Why an LDv1 mask picture says nothing, when its channel mean is flat; None when it varies."""
+def _flat_mask_caution(mean: np.ndarray, mask: np.ndarray) -> str | None:
+    """Why an LDv1 mask picture of the channel mean says little, when that mean is flat; None when it
+    varies. A flat mean does not tell a trained branch from an untrained one: the single channels of the
+    bundled models' M vary (median channel spread 0.19) as much as those of a branch left at its
+    initialisation (0.25, the models of issue 14), so the caution points at the measurements that do."""
     spread = mask_spread(mean)
     if spread >= FLAT_SPREAD:
         return None
     return (
-        f"The LDv1 mask barely varies over this image: the channel mean of M spans {spread:.3f} between its"
-        f" 5th and 95th percentile (under {FLAT_SPREAD}). Its panel is stretched to that range, so what it"
-        " shows is noise, not a learned gate; the mask branch of this model may not have learned"
-        " (`python scripts/branch_learning.py` shows how far it moved)."
+        f"The LDv1 mask's channel mean barely varies over this image: it spans {spread:.3f} between its"
+        f" 5th and 95th percentile (under {FLAT_SPREAD}), and its panel is stretched to that range, so small"
+        f" differences look large. The single channels of M vary more (median channel spread"
+        f" {float(np.median(channel_spreads(mask))):.3f}; pick a channel of M), but they do not open"
+        " together, and a mask branch left at its initialisation looks the same. How far the branch moved"
+        " in training: `python scripts/branch_learning.py`; whether the mask matters: the knock-out"
+        " `ldv1.mask=mean` (Mechanisms)."
     )
