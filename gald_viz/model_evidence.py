@@ -248,7 +248,10 @@ def default_pair(reports: dict[Pair, dict]) -> dict:
         raise EvidenceError("no GALD − GA comparison among the reports")
     pair, rep = max(candidates, key=lambda pr: pr[1]["differences"]["miou"]["ci95"][0])
     d = rep["differences"]["miou"]
-    state = "established" if not d["contains_zero"] else "not established (its interval contains 0)"
+    state = {
+        "helps": "an established gain",
+        "hurts": "an established loss: no GALD model of these beats its GA model",
+    }.get(verdict(d), "not established (its interval contains 0)")
     reason = (
         f"`{pair.gald}` − `{pair.ga}`: ΔmIoU {_diff(d)} pt on {rep['n_images']} unseen scenes, {state}; the"
         " highest lower bound among the GALD − GA comparisons"

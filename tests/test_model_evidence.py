@@ -100,7 +100,13 @@ def test_default_pair_takes_the_highest_lower_bound_and_the_app_reads_it(report,
     reports[ldv2]["differences"]["miou"] = {"estimate": 0.006, "ci95": [0.001, 0.011], "contains_zero": False}
     chosen = default_pair(reports)
     assert (chosen["ga"], chosen["gald"]) == ("synthcity/aspp", "synthcity/aspp_ldv2")
-    assert "established" in chosen["reason"] and "not established" not in chosen["reason"]
+    assert "an established gain" in chosen["reason"] and "not established" not in chosen["reason"]
+    for pair, low in ((ldv1, -0.01), (ldv2, -0.004)):  # both lose: the smaller loss, called a loss
+        loss = {"estimate": low / 2, "ci95": [low, low / 4], "contains_zero": False}
+        reports[pair]["differences"]["miou"] = loss
+    lost = default_pair(reports)
+    assert lost["gald"] == "synthcity/aspp_ldv2" and "an established loss" in lost["reason"]
+    assert "-0.2 [-0.4, -0.1] pt" in lost["reason"]
     write_default_pair(chosen, tmp_path)
     assert app_default_pair(tmp_path) == ("synthcity/aspp", "synthcity/aspp_ldv2", chosen["reason"])
     assert app_default_pair(tmp_path / "none")[:2] == ("synthcity/aspp", "synthcity/aspp_ldv2")
