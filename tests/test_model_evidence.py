@@ -107,6 +107,30 @@ def test_default_pair_takes_the_highest_lower_bound_and_the_app_reads_it(report,
     lost = default_pair(reports)
     assert lost["gald"] == "synthcity/aspp_ldv2" and "an established loss" in lost["reason"]
     assert "-0.2 [-0.4, -0.1] pt" in lost["reason"]
+    # LDv1 loses (established) with the higher lower bound; LDv2's loss is not established: LDv2
+    reports[ldv1]["differences"]["miou"] = {
+        "estimate": -0.006,
+        "ci95": [-0.010, -0.002],
+        "contains_zero": False,
+    }
+    reports[ldv2]["differences"]["miou"] = {
+        "estimate": -0.007,
+        "ci95": [-0.013, 0.001],
+        "contains_zero": True,
+    }
+    assert default_pair(reports)["gald"] == "synthcity/aspp_ldv2"
+    # equal mIoU verdicts: the more established boundary F gains win over the higher lower bound
+    reports[ldv1]["differences"]["miou"] = {"estimate": 0.0, "ci95": [-0.002, 0.002], "contains_zero": True}
+    gain = {"estimate": 0.011, "ci95": [0.001, 0.021], "contains_zero": False}
+    none = {"estimate": 0.001, "ci95": [-0.01, 0.012], "contains_zero": True}
+    reports[ldv1]["differences"]["boundary_f"] = [none] * 4
+    reports[ldv2]["differences"]["boundary_f"] = [none, none, gain, gain]
+    chosen = default_pair(reports)
+    assert chosen["gald"] == "synthcity/aspp_ldv2"
+    assert "boundary F gains at 9 px +1.1 [+0.1, +2.1] pt, 12 px +1.1 [+0.1, +2.1] pt" in chosen["reason"]
+    reports[ldv2]["differences"]["boundary_f"] = [none] * 4
+    assert default_pair(reports)["gald"] == "synthcity/aspp_ldv1"
+    assert "no established boundary F gain" in default_pair(reports)["reason"]
     write_default_pair(chosen, tmp_path)
     assert app_default_pair(tmp_path) == ("synthcity/aspp", "synthcity/aspp_ldv2", chosen["reason"])
     assert app_default_pair(tmp_path / "none")[:2] == ("synthcity/aspp", "synthcity/aspp_ldv2")
