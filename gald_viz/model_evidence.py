@@ -223,20 +223,43 @@ def render_evidence(reports: dict[Pair, dict], folder: Path | str = "results/evi
     return lines
 
 
+def _radii(rep: dict) -> list[str]:
+    """The report's boundary tolerances as the cards name them (``3 px`` … at the paper's thresholds)."""
+    if tuple(rep["thresholds"]) == DEFAULT_THRESHOLDS:
+        return [f"{r} px" for r in PAPER_RADII_PX]
+    return [f"{t:g}" for t in rep["thresholds"]]
+
+
+def _boundary_verdicts(rep: dict) -> str:
+    """``; boundary F gains at 9 px +1.1 [+0.1, +2.2] pt, …`` for the established boundary F differences
+    of a report (gains and losses), or ``; no established boundary F difference``."""
+    parts = []
+    for word, v in (("gains", "helps"), ("losses", "hurts")):
+        at = [
+            f"{r} {_diff(x)} pt"
+            for r, x in zip(_radii(rep), rep["differences"]["boundary_f"], strict=True)
+            if verdict(x) == v
+        ]
+        if at:
+            parts.append(f"{word} at {', '.join(at)}")
+    return "; boundary F " + "; ".join(parts) if parts else "; no established boundary F difference"
+
+
 def _plainly(reports: dict[Pair, dict]) -> list[str]:
-    """One sentence per comparison: established gain, established loss, or not established."""
+    """One sentence per comparison of the two models: established gain, established loss, or not
+    established, for mIoU and for boundary F. (What a mechanism does *inside* a model is the knock-outs'.)"""
     out = []
     for pair, rep in reports.items():
         d = rep["differences"]["miou"]
-        v = verdict(d)
-        what = {"helps": "raises", "hurts": "lowers"}.get(v)
+        what = {"helps": "raises", "hurts": "lowers"}.get(verdict(d))
         if what:
-            out.append(f"- `{pair.gald}` {what} mIoU over `{pair.ga}` by {_diff(d)} pt ({pair.meaning}).")
+            head = f"- `{pair.gald}` {what} mIoU over `{pair.ga}` by {_diff(d)} pt ({pair.meaning})"
         else:
-            out.append(
-                f"- {pair.meaning}: `{pair.gald}` − `{pair.ga}` = {_diff(d)} pt mIoU is not established:"
-                " on these scenes the added mechanism makes no measurable difference."
+            head = (
+                f"- {pair.meaning}: `{pair.gald}` − `{pair.ga}` = {_diff(d)} pt mIoU is not established (no"
+                " measurable mIoU difference between the two models on these scenes)"
             )
+        out.append(head + _boundary_verdicts(rep) + ".")
     return out
 
 
@@ -262,16 +285,10 @@ def default_pair(reports: dict[Pair, dict]) -> dict:
         "helps": "an established gain",
         "hurts": "an established loss: no GALD model of these avoids one against its GA model",
     }.get(verdict(d["miou"]), "not established (its interval contains 0)")
-    radii = [f"{t:g}" for t in rep["thresholds"]]
-    if tuple(rep["thresholds"]) == DEFAULT_THRESHOLDS:
-        radii = [f"{r} px" for r in PAPER_RADII_PX]
-    gains = [
-        f"{r} {_diff(x)} pt" for r, x in zip(radii, d["boundary_f"], strict=True) if verdict(x) == "helps"
-    ]
-    boundary = f"; boundary F gains at {', '.join(gains)}" if gains else "; no established boundary F gain"
     reason = (
         f"`{pair.gald}` − `{pair.ga}`: ΔmIoU {_diff(d['miou'])} pt on {rep['n_images']} unseen scenes,"
-        f" {state}{boundary}. Of the GALD − GA comparisons, the one the evidence supports best (no"
-        " established mIoU loss, then the most established gains, then the highest lower bound of ΔmIoU)"
+        f" {state}{_boundary_verdicts(rep)}. Of the GALD − GA comparisons, the one the evidence supports"
+        " best (no established mIoU loss, then the most established gains, then the highest lower bound of"
+        " ΔmIoU)"
     )
     return {"ga": f"synthcity/{pair.ga}", "gald": f"synthcity/{pair.gald}", "reason": reason}

@@ -91,6 +91,12 @@ def test_rendered_tables_hold_the_reports_numbers(report, tmp_path):
     assert pct(band, report["ci95"]["ldv1"]["mask_mean_by_band"][0]) in text
     for pair in PAIRS:
         assert command(pair, tmp_path) in text
+    said = next(line for line in text.splitlines() if line.startswith("- ") and "`aspp_ldv1`" in line)
+    if verdict(d) == "not established":
+        assert "no measurable mIoU difference between the two models" in said
+    else:
+        assert ("raises" if verdict(d) == "helps" else "lowers") in said
+    assert "boundary F" in said and said.endswith(".")
 
 
 def test_default_pair_takes_the_highest_lower_bound_and_the_app_reads_it(report, tmp_path):
@@ -127,10 +133,13 @@ def test_default_pair_takes_the_highest_lower_bound_and_the_app_reads_it(report,
     reports[ldv2]["differences"]["boundary_f"] = [none, none, gain, gain]
     chosen = default_pair(reports)
     assert chosen["gald"] == "synthcity/aspp_ldv2"
-    assert "boundary F gains at 9 px +1.1 [+0.1, +2.1] pt, 12 px +1.1 [+0.1, +2.1] pt" in chosen["reason"]
+    assert "; boundary F gains at 9 px +1.1 [+0.1, +2.1] pt, 12 px +1.1 [+0.1, +2.1] pt." in chosen["reason"]
     reports[ldv2]["differences"]["boundary_f"] = [none] * 4
     assert default_pair(reports)["gald"] == "synthcity/aspp_ldv1"
-    assert "no established boundary F gain" in default_pair(reports)["reason"]
+    assert "no established boundary F difference" in default_pair(reports)["reason"]
+    loss = {**gain, "estimate": -0.011, "ci95": [-0.021, -0.001]}
+    reports[ldv1]["differences"]["boundary_f"] = [none, none, none, loss]
+    assert "; boundary F losses at 12 px -1.1 [-2.1, -0.1] pt." in default_pair(reports)["reason"]
     write_default_pair(chosen, tmp_path)
     assert app_default_pair(tmp_path) == ("synthcity/aspp", "synthcity/aspp_ldv2", chosen["reason"])
     assert app_default_pair(tmp_path / "none")[:2] == ("synthcity/aspp", "synthcity/aspp_ldv2")
