@@ -186,9 +186,15 @@ def _minutes(stages: list[dict[str, str]]) -> str:
     return f"{sum(float(m['train_seconds']) for m in stages) / 60:.0f} min"
 
 
+def _ran(meta: dict[str, str]) -> str:
+    """Iterations a stage ran: ``iterations_run`` (a run with ``--patience`` stops when its validation
+    stops rising) or, in checkpoints written before it was recorded, the planned ``iters``."""
+    return str(meta.get("iterations_run") or meta["iters"])
+
+
 def _iters(stages: list[dict[str, str]]) -> str:
     """Iterations per stage; a run on a donated, frozen backbone says whose."""
-    text = " + ".join(m["iters"] for m in stages)
+    text = " + ".join(_ran(m) for m in stages)
     init = _init(stages[0])
     if init and _frozen(stages[0]):
         text += f" on frozen `{Path(init).stem}`"
@@ -350,12 +356,20 @@ def _stage_line(index: int, meta: dict[str, str]) -> str:
         start = f"continues `{init}`"
     if frozen := _frozen(meta):
         start += f"; {', '.join(f'`{p}`' for p in frozen)} frozen (weights and BN statistics)"
+    ohem = "on" if meta["ohem"] == "true" else "off"
     return (
-        f"  {index}. {meta['iters']} iterations, batch {meta['batch']}, crops {meta['crop']}, lr {meta['lr']}"
-        f" (poly 0.9), weight decay {meta['wd']}, OHEM {'on' if meta['ohem'] == 'true' else 'off'},"
+        f"  {index}. {_ran(meta)} iterations{_planned(meta)}, batch {meta['batch']}, crops {meta['crop']},"
+        f" lr {meta['lr']} (poly 0.9), weight decay {meta['wd']}, OHEM {ohem},"
         f" seed {meta['seed']}; {start}; data {meta['data']}; {_minutes([meta])}, commit"
         f" `{meta['git_commit']}`. Command: `{meta['command']}`"
     )
+
+
+def _planned(meta: dict[str, str]) -> str:
+    """`` (of 1000 planned: validation stopped rising)`` for a stage that stopped early, else empty."""
+    if _ran(meta) == str(meta["iters"]):
+        return ""
+    return f" (of {meta['iters']} planned: validation stopped rising)"
 
 
 def update_readme(readme: Path, block: str) -> None:

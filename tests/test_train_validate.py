@@ -72,6 +72,11 @@ def test_probe_run_stops_when_its_validation_miou_stops_rising(tmp_path):
     assert json.loads(meta["iterations_run"]) == 4
     assert [p["iteration"] for p in json.loads(meta["val_curve"])] == [2, 4]
     assert "stopping at iteration 4" in (tmp_path / "p.log").read_text()
+    from gald_viz.model_cards import _iters, _stage_line  # the card counts the iterations it ran
+
+    assert _stage_line(2, meta).startswith("  2. 4 iterations (of 20 planned: validation stopped rising),")
+    assert _iters([metadata(base.out), meta]) == "2 + 4"
+    assert _stage_line(1, metadata(base.out)).startswith("  1. 2 iterations, batch")
 
 
 def test_model_card_shows_each_stages_branch_learning_and_validation_curve(tmp_path):
