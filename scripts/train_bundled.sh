@@ -25,6 +25,7 @@
 # scripts/branch_learning.py CHECKPOINT prints how far each branch moved and its gradient share.
 #
 # Usage: bash scripts/train_bundled.sh [RUNS_DIR]            (default runs/v2)
+#        STAGES="copy evidence cards" RANKS=2 bash scripts/train_bundled.sh   (the evidence on 2 processes)
 #        STAGES="ga probes" MODELS="aspp_ldv1" bash scripts/train_bundled.sh
 # MODELS picks the models of every stage: copy copies those, evidence runs the pairs of two picked models
 # (STAGES="copy evidence" MODELS="fcn aspp aspp_ldv1" while the others still train).
@@ -80,8 +81,11 @@ if wants copy; then
     cp "$RUNS/probes/$name.safetensors" "gald_viz/bundled/synthcity/$name.safetensors"
   done
 fi
-if wants evidence; then  # the mechanism jobs store each model's plain run too, so `model` then reuses it
-  python - "${MODELS[@]}" <<'PY' | while read -r line; do eval "$line --device cpu"; done
+if wants evidence; then
+  # RANKS=N splits every job's images over N torchrun processes of one thread each (2 on 2 cores).
+  launch="python -m"
+  if (( ${RANKS:-1} > 1 )); then launch="env OMP_NUM_THREADS=1 torchrun --nproc-per-node $RANKS -m"; fi
+  python - "${MODELS[@]}" <<'PY' | while read -r line; do eval "$launch ${line#python -m } --device cpu"; done
 import sys
 from gald_viz.model_evidence import commands_for
 for line in commands_for(sys.argv[1:]):
@@ -89,7 +93,7 @@ for line in commands_for(sys.argv[1:]):
 PY
   eval_data=$(python -c "from gald_viz.model_cards import EVAL_DATA; print(EVAL_DATA)")
   for name in "${MODELS[@]}"; do
-    python -m gald_viz.evaluate model --model "synthcity/$name" --data "$eval_data" --device cpu
+    $launch gald_viz.evaluate model --model "synthcity/$name" --data "$eval_data" --device cpu
   done
 fi
 if wants cards; then

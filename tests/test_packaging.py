@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from gald_viz.checkpoints import default_pair
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -44,9 +46,12 @@ def test_installed_package_loads_a_bundled_model(tmp_path: Path) -> None:
         "import gald_viz; from gald_viz.checkpoints import BUNDLED_DIR, list_bundled, load_model; "
         "m = load_model('synthcity/aspp'); "
         "print(gald_viz.__file__); print(m.arch, len(list_bundled())); "
-        "print((BUNDLED_DIR / 'README.md').is_file())"
+        "print((BUNDLED_DIR / 'README.md').is_file()); "
+        "from gald_viz.checkpoints import default_pair; print(default_pair()[2])"
     )
-    where, model, cards = _run([str(python), "-c", probe], cwd=elsewhere).splitlines()
+    where, model, cards, reason = _run([str(python), "-c", probe], cwd=elsewhere).splitlines()
     installed = Path(where).resolve()
     assert env_dir.resolve() in installed.parents and REPO not in installed.parents
     assert model == "aspp 5" and cards == "True"
+    # the evidence's default pair ships too (without it the app falls back to a pair with no reason)
+    assert reason == default_pair()[2] and "unseen scenes" in reason
