@@ -5,6 +5,10 @@ to its weights.
 
 Run: python scripts/branch_learning.py synthcity/aspp_ldv1 [more checkpoints or paths]
 A run still in progress: python scripts/branch_learning.py runs/v2/aspp_ldv1.resume.safetensors
+A checkpoint whose last stage trained only its probe heads (--probes: the network frozen, so every other
+branch reads 0 there) is followed to the checkpoint that stage started from (its --init path, from the
+current folder or the checkout; runs/v2/NAME is also looked for in training/v2/, where the bundled models'
+training stages are kept), whose report is printed too.
 With --mask-spread N it also runs an LDv1 model on N unseen SynthCity val scenes (seed 4242, the evidence's)
 and prints, per scene, the spread of the LDv1 mask's channel mean (5th-95th percentile, the app's flat-mask
 test) beside the median spread of its single channels.
@@ -23,6 +27,22 @@ from gald_viz.train.branches import (  # noqa: E402
     sidecar_report,
 )
 from gald_viz.train.config import TrainError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def probe_stage_init(model) -> tuple[str | None, Path | None]:
+    """For a checkpoint whose last stage trained only its probe heads: (its ``--init`` path as recorded,
+    that file where it is found, else None). (None, None) for any other checkpoint."""
+    meta = getattr(model, "checkpoint_info", {}).get("metadata", {})
+    init = meta.get("init", "null")
+    if meta.get("probes_only") != "true" or init == "null":
+        return None, None
+    recorded = Path(init)
+    candidates = [recorded, REPO / recorded]
+    if recorded.parts[:1] == ("runs",):  # training/README.md: training/v2/ keeps what runs/v2/ held
+        candidates.append(REPO / "training" / Path(*recorded.parts[1:]))
+    return init, next((c for c in candidates if c.is_file()), None)
 
 
 def mask_spread_lines(model, scenes: int) -> list[str]:
@@ -80,6 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} ({arch}): {source}")
         if report is not None:
             print(format_branch_report(report))
+        init, found = probe_stage_init(model)
+        if init is not None:
+            print(
+                "This stage trained only the probe heads (--probes, the network frozen): every other branch"
+                f" reads 0 here. The network was trained in the stage it started from, --init {init}"
+            )
+            if found is None:
+                print(f"({init} is not here: run this script on it to see how the network's branches moved)")
+            else:
+                earlier, earlier_source = branch_learning_of(load_model(str(found), num_classes=None))
+                print(f"== {found}: {earlier_source}")
+                if earlier is not None:
+                    print(format_branch_report(earlier))
         if args.mask_spread:
             print("\n".join(mask_spread_lines(model, args.mask_spread)))
         print()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -202,3 +203,29 @@ def test_branch_learning_measures_the_ldv1_mask_spread_on_unseen_scenes(tmp_path
     median = spreads[middle] if len(spreads) % 2 else (spreads[middle - 1] + spreads[middle]) / 2
     assert [float(found[i]) for i in (1, 2, 3, 5)] == pytest.approx([p05, p95, p95 - p05, median], abs=1.5e-3)
     assert found[4] == ("flat" if p95 - p05 < 0.05 else "varies")
+
+
+def test_a_probe_stage_is_followed_to_the_stage_that_trained_the_network(tmp_path):
+    """The bundled models' last stage trains only their probe heads, so their own record shows every other
+    branch at 0; the script then prints the record of the checkpoint that stage started from."""
+    import subprocess
+    import sys
+
+    base = tiny_config(tmp_path, iters=2)
+    train(base, progress=False)
+    probes = replace(base, out=str(tmp_path / "p.safetensors"), probes=True, init=base.out, options={})
+    train(probes, progress=False)
+    assert report_of(probes.out)["branches"]["classifier"]["distance"] == 0.0  # frozen in the probe stage
+
+    def script() -> str:
+        run = [sys.executable, "scripts/branch_learning.py", probes.out]
+        return subprocess.run(run, capture_output=True, text=True, check=True).stdout
+
+    printed = script()
+    assert "This stage trained only the probe heads" in printed and f"--init {base.out}" in printed
+    earlier = printed.split(f"== {base.out}: recorded by the trainer\n", 1)[1]
+    moved = report_of(base.out)["branches"]["classifier"]["relative_distance"]
+    row = next(line for line in earlier.splitlines() if line.startswith("classifier"))
+    assert moved > 0 and f"{moved:.4f}" in row
+    Path(base.out).rename(tmp_path / "elsewhere.safetensors")
+    assert f"({base.out} is not here" in script()
