@@ -45,6 +45,13 @@ def probe_stage_init(model) -> tuple[str | None, Path | None]:
     return init, next((c for c in candidates if c.is_file()), None)
 
 
+def print_report(label: str, report: dict | None, source: str) -> None:
+    """``== LABEL: SOURCE`` and the branch table, when there is a report."""
+    print(f"== {label}: {source}")
+    if report is not None:
+        print(format_branch_report(report))
+
+
 def mask_spread_lines(model, scenes: int) -> list[str]:
     """Per unseen scene, the spread of the LDv1 mask's channel mean and the median channel's spread."""
     import numpy as np
@@ -97,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {err}", file=sys.stderr)
             status = 1
             continue
-        print(f"== {name} ({arch}): {source}")
-        if report is not None:
-            print(format_branch_report(report))
+        print_report(f"{name} ({arch})", report, source)
         init, found = probe_stage_init(model)
         if init is not None:
             print(
@@ -109,10 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             if found is None:
                 print(f"({init} is not here: run this script on it to see how the network's branches moved)")
             else:
-                earlier, earlier_source = branch_learning_of(load_model(str(found), num_classes=None))
-                print(f"== {found}: {earlier_source}")
-                if earlier is not None:
-                    print(format_branch_report(earlier))
+                print_report(str(found), *branch_learning_of(load_model(str(found), num_classes=None)))
         if args.mask_spread:
             print("\n".join(mask_spread_lines(model, args.mask_spread)))
         print()

@@ -16,9 +16,9 @@
 #   probes   each model's probe heads alone (--probes: the network frozen; crops as ga) until their
 #            validation mIoU on 10 unseen SynthCity val scenes (seed 9100) stops rising (validated every
 #            50, patience 3).
-#   evidence the mechanism reports of gald_viz.model_evidence on 100 unseen scenes (seed 4242) and each
-#            model's evaluation on the same scenes (per-class IoU, the floors); then the cards and the app's
-#            default pair.
+#   evidence the mechanism reports of gald_viz.model_evidence on 100 unseen scenes (seed 4242); their runs
+#            also hold each model's scores on those scenes (per-class IoU, the floors), which the cards
+#            read; then the cards and the app's default pair.
 # Every run writes OUT.log and, every --save-every iterations, a resume sidecar: an interrupted stage
 # continues with RESUME=1 (the same command plus --resume OUT.resume.safetensors), which also skips runs
 # whose OUT is written (a run writes OUT only when it finishes).
@@ -91,11 +91,7 @@ from gald_viz.model_evidence import commands_for
 for line in commands_for(sys.argv[1:]):
     print(line)
 PY
-  eval_data=$(python -c "from gald_viz.model_cards import EVAL_DATA; print(EVAL_DATA)")
-  for name in "${MODELS[@]}"; do
-    $launch gald_viz.evaluate model --model "synthcity/$name" --data "$eval_data" --device cpu
-  done
-fi
+fi  # the cards read each model's scores from its mechanism run (the same prediction as a plain run)
 if wants cards; then
   python -m gald_viz.model_cards
 fi
